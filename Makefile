@@ -1,0 +1,54 @@
+# The two commands: `make run` and `make test`. Both create .venv with uv when it is missing.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(shell command -v uv 2>/dev/null)
+PARLOUR_HOST ?= 127.0.0.1
+PARLOUR_PORT ?= 8000
+export PARLOUR_HOST PARLOUR_PORT
+
+.PHONY: run test lint bench uv venv install install-test browser clean
+
+uv:
+	@if [ -z "$(UV)" ] && ! command -v uv >/dev/null 2>&1; then \
+		echo "installing uv"; python3 -m pip install --quiet uv; fi
+
+$(PY): | uv
+	uv venv --quiet $(VENV)
+
+venv: $(PY)
+
+install: venv
+	uv pip install --quiet --python $(PY) -e .
+
+install-test: venv
+	uv pip install --quiet --python $(PY) -e '.[test]'
+
+# Debian's Chromium for the browser tests; never a downloaded browser.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "could not install chromium: browser tests will skip (fail in CI)"; fi
+
+run: install
+	$(VENV)/bin/parlour migrate
+	$(VENV)/bin/parlour demo --if-empty
+	$(VENV)/bin/parlour serve --host $(PARLOUR_HOST) --port $(PARLOUR_PORT)
+
+test: install-test browser
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: install-test
+	$(PY) -m bench.realtime_bench
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

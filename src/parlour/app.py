@@ -1,0 +1,86 @@
+"""create_app(settings): routers, error handling, and a lifespan that builds the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+
+from parlour import __version__
+from parlour.auth.routes import me_router
+from parlour.auth.routes import router as auth_router
+from parlour.config import Settings
+from parlour.conversations.routes import router as conversations_router
+from parlour.core.http import BodySizeLimit, install_error_handlers
+from parlour.core.migrations import SchemaOutdated, schema_status
+from parlour.messages.routes import router as messages_router
+from parlour.realtime.gateway import router as realtime_router
+from parlour.runtime import Runtime, build_runtime
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """The ASGI app. Resources are built in the lifespan, never at import."""
+    settings = settings or (runtime.settings if runtime else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or build_runtime(settings)
+        if settings.check_schema_on_start:
+            status = await schema_status(rt.engine)
+            if not status.current:
+                await rt.engine.dispose()
+                raise SchemaOutdated(status)
+        app.state.runtime = rt
+        await rt.start()
+        try:
+            yield
+        finally:
+            await rt.stop()
+
+    app = FastAPI(
+        title="Parlour",
+        version=__version__,
+        summary="Live conversations between customers and the people who help them.",
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(auth_router)
+    api.include_router(me_router)
+    api.include_router(conversations_router)
+    api.include_router(messages_router)
+    api.include_router(realtime_router)
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        """The database answers and its schema is current."""
+        rt: Runtime = app.state.runtime
+        try:
+            status = await schema_status(rt.engine)
+        except Exception as exc:
+            return JSONResponse(
+                {"status": "unavailable", "reason": f"database: {exc.__class__.__name__}"}, 503
+            )
+        if not status.current:
+            return JSONResponse(
+                {"status": "unavailable", "reason": "schema outdated; run `parlour migrate`"}, 503
+            )
+        return JSONResponse({"status": "ready"})
+
+    from parlour.web.pages import install_pages
+
+    install_pages(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    return app

@@ -1,0 +1,93 @@
+"""Login, guests, the caller."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+
+from parlour.auth import service
+from parlour.auth.schemas import GuestIn, LoginIn, MeOut, TokenOut, UserRead
+from parlour.auth.tokens import COOKIE_NAME, issue_token
+from parlour.deps import PrincipalDep, RuntimeDep
+from parlour.models.user import User
+from parlour.runtime import Runtime
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+me_router = APIRouter(tags=["auth"])
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def token_response(runtime: Runtime, response: Response, user: User) -> TokenOut:
+    """Issue a token for `user`, also set as an HttpOnly SameSite cookie for the web pages."""
+    ttl = runtime.settings.token_ttl_seconds
+    token = issue_token(
+        secret=runtime.secret_key,
+        user_id=user.id,
+        tenant_id=user.tenant_id,
+        now=runtime.clock.now(),
+        ttl_seconds=ttl,
+    )
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=ttl,
+        httponly=True,
+        samesite="lax",
+        secure=runtime.settings.cookie_secure,
+        path="/",
+    )
+    return TokenOut(access_token=token, expires_in=ttl, user=UserRead.model_validate(user))
+
+
+@router.post("/login", response_model=TokenOut, responses={401: {}, 429: {}})
+async def login(
+    body: LoginIn, request: Request, response: Response, runtime: RuntimeDep
+) -> TokenOut:
+    """Exchange email and password for an access token."""
+    runtime.limiter.hit(f"login:{client_ip(request)}", limit=runtime.settings.login_rate_per_minute)
+    async with runtime.uow(write=False) as tx:
+        tenant = await service.get_tenant_by_slug(tx.session, body.tenant)
+        user = await service.authenticate(
+            tx.session, tenant_id=tenant.id, email=body.email, password=body.password
+        )
+    return token_response(runtime, response, user)
+
+
+@router.post("/guest", response_model=TokenOut, status_code=status.HTTP_201_CREATED)
+async def guest(
+    body: GuestIn, request: Request, response: Response, runtime: RuntimeDep
+) -> TokenOut:
+    """Create an anonymous customer and sign it in."""
+    runtime.limiter.hit(f"guest:{client_ip(request)}", limit=runtime.settings.guest_rate_per_minute)
+    async with runtime.uow() as tx:
+        tenant = await service.get_tenant_by_slug(tx.session, body.tenant)
+        user = await service.do_create_guest(
+            tx.session,
+            tenant_id=tenant.id,
+            display_name=body.display_name,
+            phone=body.phone,
+            now=tx.now,
+        )
+    return token_response(runtime, response, user)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(response: Response) -> Response:
+    """Forget the session cookie."""
+    response.status_code = status.HTTP_204_NO_CONTENT
+    response.delete_cookie(COOKIE_NAME, path="/")
+    return response
+
+
+@me_router.get("/me", response_model=MeOut)
+async def me(principal: PrincipalDep, runtime: RuntimeDep) -> MeOut:
+    """Who the caller is."""
+    user = None
+    if principal.user_id:
+        async with runtime.uow(write=False) as tx:
+            user = UserRead.model_validate(
+                await service.get_user(tx.session, principal, principal.user_id)
+            )
+    return MeOut(tenant_id=principal.tenant_id, role=principal.role, user=user)

@@ -1,0 +1,47 @@
+"""Auth wire schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from parlour.core.schemas import InputModel, OutputModel
+
+
+class LoginIn(InputModel):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+    tenant: str | None = Field(default=None, max_length=64, description="Tenant slug (default).")
+
+
+class GuestIn(InputModel):
+    display_name: str | None = Field(default=None, max_length=120)
+    phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 ()\-]{3,31}$")
+    tenant: str | None = Field(default=None, max_length=64)
+
+
+class UserRead(OutputModel):
+    id: str
+    tenant_id: str
+    role: str
+    display_name: str
+    email: str | None
+    phone: str | None
+    is_guest: bool
+    created_at: datetime
+
+
+class TokenOut(OutputModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    user: UserRead
+
+
+class MeOut(OutputModel):
+    """The caller: a user, or a service key acting for its tenant (`user` is then null)."""
+
+    tenant_id: str
+    role: str
+    user: UserRead | None

@@ -1,0 +1,197 @@
+"""The `parlour` command."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from parlour.config import Settings
+from parlour.core.migrations import schema_status, upgrade
+from parlour.runtime import Runtime, build_runtime
+
+app = typer.Typer(
+    help="Parlour: live conversations between customers and the people who help them.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+T = TypeVar("T")
+
+
+def _with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
+    async def main() -> T:
+        runtime = build_runtime(Settings())
+        try:
+            return await work(runtime)
+        finally:
+            await runtime.engine.dispose()
+
+    return asyncio.run(main())
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database schema to the newest version."""
+
+    async def work(rt: Runtime) -> None:
+        before = await schema_status(rt.engine)
+        await upgrade(rt.engine)
+        if before.pending:
+            typer.echo(f"applied {len(before.pending)} migration(s): {', '.join(before.pending)}")
+        else:
+            typer.echo("the schema is current")
+
+    _with_runtime(work)
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """List tables, indexes and pending migrations; exit 1 when the schema is behind."""
+
+    async def work(rt: Runtime) -> bool:
+        status = await schema_status(rt.engine, with_tables=True)
+        typer.echo(f"database: {rt.engine.url.render_as_string(hide_password=True)}")
+        typer.echo(f"revision: {status.current_revision or '(none)'} (head {status.head_revision})")
+        for table, indexes in status.tables.items():
+            typer.echo(f"  table {table}" + "".join(f"\n    index {i}" for i in indexes))
+        if status.pending:
+            typer.echo(f"pending migrations: {', '.join(status.pending)} (run `parlour migrate`)")
+        else:
+            typer.echo("no pending migrations")
+        return status.current
+
+    if not _with_runtime(work):
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (PARLOUR_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (PARLOUR_PORT).")] = None,
+) -> None:
+    """Serve the API, the realtime gateway and the web pages."""
+    import uvicorn
+
+    from parlour.app import create_app
+
+    settings = Settings()
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+
+    async def check(rt: Runtime) -> list[str]:
+        return (await schema_status(rt.engine)).pending
+
+    pending = _with_runtime(check)
+    if pending:
+        typer.echo(
+            f"The database schema is behind ({len(pending)} migration(s) pending). "
+            "Run `parlour migrate` first.",
+            err=True,
+        )
+        raise typer.Exit(1)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=settings.ws_max_frame_bytes,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def demo(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing if already loaded.")
+    ] = False,
+) -> None:
+    """Load demo accounts and conversations (never in production)."""
+    from parlour.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
+
+    loaded = _with_runtime(lambda rt: load_demo(rt, if_empty=if_empty))
+    typer.echo("demo data loaded" if loaded else "demo data already present")
+    typer.echo(f"demo logins (password '{DEMO_PASSWORD}'):")
+    for role, email, _ in DEMO_ACCOUNTS:
+        typer.echo(f"  {role.value:<9} {email}")
+
+
+@app.command("create-user")
+def create_user(
+    email: str,
+    role: Annotated[str, typer.Option(help="customer, agent or admin")] = "agent",
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+    tenant: Annotated[str | None, typer.Option(help="Tenant slug (default).")] = None,
+) -> None:
+    """Create a user who can log in."""
+    from parlour.auth.service import do_create_user, do_ensure_default_tenant, get_tenant_by_slug
+    from parlour.core.errors import AppError
+    from parlour.models.user import Role
+
+    try:
+        user_role = Role(role)
+    except ValueError:
+        raise typer.BadParameter("role must be customer, agent or admin") from None
+
+    async def work(rt: Runtime) -> str:
+        async with rt.uow() as tx:
+            if tenant is None:
+                found = await do_ensure_default_tenant(tx.session, now=tx.now)
+            else:
+                found = await get_tenant_by_slug(tx.session, tenant)
+            user = await do_create_user(
+                tx.session,
+                tenant_id=found.id,
+                role=user_role,
+                display_name=name or email,
+                email=email,
+                password=password,
+                now=tx.now,
+            )
+            return user.id
+
+    try:
+        user_id = _with_runtime(work)
+    except AppError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"created {user_role.value} {email} ({user_id})")
+
+
+@app.command("create-api-key")
+def create_api_key(
+    name: str,
+    tenant: Annotated[str | None, typer.Option(help="Tenant slug (default).")] = None,
+) -> None:
+    """Create a service API key for a tenant; the key is printed once."""
+    from parlour.auth.service import do_create_api_key, do_ensure_default_tenant, get_tenant_by_slug
+
+    async def work(rt: Runtime) -> str:
+        async with rt.uow() as tx:
+            if tenant is None:
+                found = await do_ensure_default_tenant(tx.session, now=tx.now)
+            else:
+                found = await get_tenant_by_slug(tx.session, tenant)
+            _, raw = await do_create_api_key(tx.session, tenant_id=found.id, name=name, now=tx.now)
+            return raw
+
+    raw = _with_runtime(work)
+    typer.echo("API key (shown once; send it as `Authorization: Bearer <key>` or `X-API-Key`):")
+    typer.echo(raw)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The one Settings object. No other module reads the environment."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Parlour's configuration, read from `PARLOUR_*` variables and an optional `.env` file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PARLOUR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Origins allowed to open the realtime WebSocket with cookie auth (and for CORS later).
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    token_ttl_seconds: int = 60 * 60 * 12
+    cookie_secure: bool = False
+    max_message_chars: int = 4000
+    max_request_bytes: int = 256 * 1024
+    # Realtime gateway limits.
+    ws_queue_size: int = 1000
+    ws_max_frame_bytes: int = 64 * 1024
+    ws_max_inflight_sends: int = 64
+    # Group commit: the most sends one transaction takes.
+    write_batch_max: int = 256
+    # Rate limits (per key per minute).
+    login_rate_per_minute: int = 20
+    guest_rate_per_minute: int = 30
+    send_rate_per_minute: int = 600
+    # Check the schema is current at start-up (tests that build it themselves may turn it off).
+    check_schema_on_start: bool = True
+    log_level: str = "info"
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'parlour.db').as_posix()}"
+
+    def resolved_secret_key(self) -> str:
+        """The signing key: given, or generated once and kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+    def origin_allowed(self, origin: str, *, host: str) -> bool:
+        """Whether a browser Origin may use cookie auth: our own host or a configured origin."""
+        if origin.rstrip("/") in self.allowed_origins:
+            return True
+        scheme, _, netloc = origin.partition("://")
+        return scheme in ("http", "https") and netloc == host

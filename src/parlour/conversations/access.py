@@ -1,0 +1,63 @@
+"""Who may read and post in a conversation. Every entry point goes through these checks.
+
+Only participants read a conversation (admins and service keys of its tenant observe); only
+active posting participants post, and only while it has not ended. Anything a caller may not
+read is reported exactly like a conversation that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parlour.auth.principal import Principal
+from parlour.core.errors import ConversationEnded, Forbidden, conversation_not_found
+from parlour.models.conversation import POSTING_ROLES, Conversation, Participant, Status
+
+
+@dataclass(slots=True)
+class Access:
+    conversation: Conversation
+    # The caller's participant row; None for an admin or service key observing from outside.
+    participant: Participant | None
+
+
+def may_read(
+    principal: Principal, conversation: Conversation, participant: Participant | None
+) -> bool:
+    if conversation.tenant_id != principal.tenant_id:
+        return False
+    return participant is not None or principal.is_admin or principal.is_service
+
+
+async def access_conversation(
+    session: AsyncSession, principal: Principal, conversation_id: str
+) -> Access:
+    """The conversation and the caller's participation, if the caller may read it."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None or conversation.tenant_id != principal.tenant_id:
+        raise conversation_not_found()
+    participant = None
+    if principal.user_id is not None:
+        participant = await session.scalar(
+            select(Participant).where(
+                Participant.conversation_id == conversation_id,
+                Participant.user_id == principal.user_id,
+            )
+        )
+    if not may_read(principal, conversation, participant):
+        raise conversation_not_found()
+    return Access(conversation=conversation, participant=participant)
+
+
+def check_can_post(principal: Principal, access: Access) -> None:
+    """Raise unless the caller may post into this (readable) conversation now."""
+    if principal.is_service:
+        raise Forbidden("Service keys read and manage conversations but do not post.")
+    part = access.participant
+    if part is None or part.left_at is not None or part.role not in POSTING_ROLES:
+        raise Forbidden("Observers cannot post in this conversation.", code="not_a_poster")
+    if access.conversation.status == Status.ended:
+        raise ConversationEnded()

@@ -1,0 +1,109 @@
+"""REST for conversations: thin adapters over the conversation service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from parlour.conversations import service
+from parlour.conversations.schemas import (
+    ConversationCreate,
+    ConversationPage,
+    ConversationRead,
+    EndIn,
+    ParticipantAdd,
+    ReadIn,
+    ReadState,
+)
+from parlour.deps import PrincipalDep, RuntimeDep
+from parlour.models.conversation import Status
+
+router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+ERRORS: dict[int | str, dict[str, object]] = {401: {}, 403: {}, 404: {}, 409: {}, 422: {}}
+
+
+@router.post(
+    "", response_model=ConversationRead, status_code=status.HTTP_201_CREATED, responses=ERRORS
+)
+async def create_conversation(
+    body: ConversationCreate, principal: PrincipalDep, runtime: RuntimeDep
+) -> ConversationRead:
+    """Open a conversation for a customer."""
+    async with runtime.uow() as tx:
+        return await service.do_create_conversation(
+            tx, principal, kind=body.kind, customer_id=body.customer_id, subject=body.subject
+        )
+
+
+@router.get("", response_model=ConversationPage, responses=ERRORS)
+async def list_conversations(
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    scope: service.Scope = "mine",
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 50,
+) -> ConversationPage:
+    """The caller's conversations, newest activity first (`scope=queue`: waiting ones, staff;
+    `scope=all`: the tenant's, admins)."""
+    async with runtime.uow(write=False) as tx:
+        found = await service.list_conversations(
+            tx, principal, scope=scope, status=status, limit=limit
+        )
+    return ConversationPage(conversations=found)
+
+
+@router.get("/{conversation_id}", response_model=ConversationRead, responses=ERRORS)
+async def get_conversation(
+    conversation_id: str, principal: PrincipalDep, runtime: RuntimeDep
+) -> ConversationRead:
+    async with runtime.uow(write=False) as tx:
+        return await service.get_conversation(tx, principal, conversation_id)
+
+
+@router.post("/{conversation_id}/join", response_model=ConversationRead, responses=ERRORS)
+async def join(
+    conversation_id: str, principal: PrincipalDep, runtime: RuntimeDep
+) -> ConversationRead:
+    """An agent takes the conversation; the first one makes it active."""
+    async with runtime.uow() as tx:
+        return await service.do_join(tx, principal, conversation_id)
+
+
+@router.post("/{conversation_id}/observe", response_model=ConversationRead, responses=ERRORS)
+async def observe(
+    conversation_id: str, principal: PrincipalDep, runtime: RuntimeDep
+) -> ConversationRead:
+    """An admin watches the conversation read-only."""
+    async with runtime.uow() as tx:
+        return await service.do_observe(tx, principal, conversation_id)
+
+
+@router.post("/{conversation_id}/participants", response_model=ConversationRead, responses=ERRORS)
+async def add_participant(
+    conversation_id: str, body: ParticipantAdd, principal: PrincipalDep, runtime: RuntimeDep
+) -> ConversationRead:
+    """An admin assigns an agent (or adds an observer)."""
+    async with runtime.uow() as tx:
+        return await service.do_add_participant(
+            tx, principal, conversation_id, user_id=body.user_id, role=body.role
+        )
+
+
+@router.post("/{conversation_id}/end", response_model=ConversationRead, responses=ERRORS)
+async def end(
+    conversation_id: str, principal: PrincipalDep, runtime: RuntimeDep, body: EndIn | None = None
+) -> ConversationRead:
+    async with runtime.uow() as tx:
+        return await service.do_end(
+            tx, principal, conversation_id, reason=body.reason if body else None
+        )
+
+
+@router.post("/{conversation_id}/read", response_model=ReadState, responses=ERRORS)
+async def mark_read(
+    conversation_id: str, body: ReadIn, principal: PrincipalDep, runtime: RuntimeDep
+) -> ReadState:
+    async with runtime.uow() as tx:
+        return await service.do_mark_read(tx, principal, conversation_id, seq=body.seq)

@@ -1,0 +1,83 @@
+"""Conversation wire schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from parlour.core.schemas import InputModel, OutputModel
+from parlour.messages.schemas import MessageRead
+from parlour.models.conversation import Status
+
+
+class ParticipantRead(OutputModel):
+    user_id: str
+    display_name: str
+    role: str
+    joined_at: datetime
+    left_at: datetime | None
+    last_read_seq: int
+
+
+class ConversationRead(OutputModel):
+    id: str
+    tenant_id: str
+    kind: str
+    channel: str
+    status: Status
+    subject: str | None
+    customer_id: str
+    created_at: datetime
+    last_activity_at: datetime
+    closes_at: datetime | None
+    ended_at: datetime | None
+    ended_by_id: str | None
+    end_reason: str | None
+    last_seq: int
+    participants: list[ParticipantRead]
+    unread_count: int = 0
+    last_message: MessageRead | None = None
+
+
+class ConversationCreate(InputModel):
+    kind: str = Field(default="support", pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    customer_id: str | None = Field(default=None, max_length=64)
+    subject: str | None = Field(default=None, max_length=200)
+
+
+class ParticipantAdd(InputModel):
+    user_id: str = Field(max_length=64)
+    role: Literal["agent", "observer"] = "agent"
+
+
+EndReasonIn = Literal[
+    "customer",
+    "agent",
+    "admin",
+    "time_limit",
+    "appointment_over",
+    "cancelled",
+    "refunded",
+    "inactivity",
+]
+
+
+class EndIn(InputModel):
+    reason: EndReasonIn | None = None
+
+
+class ReadIn(InputModel):
+    seq: int = Field(ge=0)
+
+
+class ReadState(OutputModel):
+    conversation_id: str
+    user_id: str | None
+    last_read_seq: int
+    unread_count: int
+
+
+class ConversationPage(OutputModel):
+    conversations: list[ConversationRead]

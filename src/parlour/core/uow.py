@@ -1,0 +1,87 @@
+"""The unit of work: one transaction per request, frame, job or command, owned by the edge.
+
+Services receive the unit of work, use its session and clock, and `emit` events; they never
+commit. The events leave (through the publisher) only after the transaction commits, in the
+order they were emitted; a rollback drops them, so nobody is ever told about a row that does
+not exist.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from parlour.core.clock import Clock
+from parlour.core.db import WRITE_OPTION
+from parlour.core.events import Event, Publisher
+
+log = logging.getLogger(__name__)
+
+
+class UnitOfWork:
+    """A session, the time it started, and the events that wait for its commit."""
+
+    session: AsyncSession
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        publisher: Publisher,
+        clock: Clock,
+        write: bool = True,
+    ) -> None:
+        self._sessions = sessions
+        self._publisher = publisher
+        self._clock = clock
+        self._write = write
+        self.events: list[Event] = []
+        # One timestamp for everything the unit of work does.
+        self.now: datetime = clock.now()
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self.now = self._clock.now()
+        if self._write:
+            await self.session.connection(execution_options={WRITE_OPTION: True})
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None and self._write:
+                await self.session.commit()
+            elif exc_type is not None:
+                await self.session.rollback()
+            # A read-only unit of work just closes: what it loaded stays usable afterwards.
+        except BaseException:
+            self.events.clear()
+            raise
+        finally:
+            await self.session.close()
+        if exc_type is None:
+            await self.publish_events()
+        else:
+            self.events.clear()
+
+    def emit(self, event: Event) -> None:
+        """Publish `event` once this unit of work has committed; never if it rolls back."""
+        self.events.append(event)
+
+    async def publish_events(self) -> None:
+        events, self.events = self.events, []
+        for event in events:
+            try:
+                await self._publisher.publish(event)
+            except (
+                Exception
+            ):  # a lost event must not undo a committed change; resume-by-seq heals it
+                log.exception("publishing %s on %s failed", event.type, event.channel)

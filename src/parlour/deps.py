@@ -1,0 +1,57 @@
+"""What every HTTP edge needs: the runtime, the caller (Principal) and a unit of work."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+
+from parlour.auth.principal import Principal
+from parlour.auth.service import resolve_credential
+from parlour.auth.tokens import COOKIE_NAME
+from parlour.core.errors import Unauthorized
+from parlour.runtime import Runtime
+
+
+def get_runtime(conn: HTTPConnection) -> Runtime:
+    runtime: Runtime = conn.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def credential_from(conn: HTTPConnection) -> tuple[str | None, bool]:
+    """The token or API key a request carries, and whether it came from the cookie."""
+    header = conn.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), False
+    api_key = conn.headers.get("x-api-key")
+    if api_key:
+        return api_key.strip(), False
+    cookie = conn.cookies.get(COOKIE_NAME)
+    if cookie:
+        return cookie, True
+    return None, False
+
+
+async def authenticate_credential(runtime: Runtime, credential: str | None) -> Principal:
+    if not credential:
+        raise Unauthorized()
+    async with runtime.uow(write=False) as tx:
+        principal = await resolve_credential(
+            tx.session, credential, secret=runtime.secret_key, now=tx.now
+        )
+    if principal is None:
+        raise Unauthorized("The token is invalid or has expired.", code="invalid_token")
+    return principal
+
+
+async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    credential, _ = credential_from(request)
+    return await authenticate_credential(runtime, credential)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

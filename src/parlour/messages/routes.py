@@ -1,0 +1,63 @@
+"""REST for messages: history pages and sending (through the group-commit writer)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from parlour.deps import PrincipalDep, RuntimeDep
+from parlour.messages import service
+from parlour.messages.schemas import MessageCreate, MessagePage, MessageRead
+
+router = APIRouter(prefix="/conversations", tags=["messages"])
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    401: {},
+    403: {},
+    404: {},
+    409: {},
+    413: {},
+    422: {},
+    429: {},
+}
+
+
+@router.get("/{conversation_id}/messages", response_model=MessagePage, responses=ERRORS)
+async def list_messages(
+    conversation_id: str,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+) -> MessagePage:
+    """History in seq order: after `after_seq` to catch up, before `before_seq` to scroll back."""
+    async with runtime.uow(write=False) as tx:
+        return await service.list_messages(
+            tx,
+            principal,
+            conversation_id=conversation_id,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            limit=limit,
+        )
+
+
+@router.post(
+    "/{conversation_id}/messages",
+    response_model=MessageRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=ERRORS,
+)
+async def send_message(
+    conversation_id: str, body: MessageCreate, principal: PrincipalDep, runtime: RuntimeDep
+) -> MessageRead:
+    """Post a message. A retry with the same `client_msg_id` returns the original message."""
+    runtime.limiter.hit(
+        f"send:{principal.user_id or principal.api_key_id}",
+        limit=runtime.settings.send_rate_per_minute,
+    )
+    return await runtime.writer.send(
+        service.SendRequest(principal, conversation_id, body.body, body.client_msg_id)
+    )

@@ -1,0 +1,67 @@
+"""Client → server frames of the realtime protocol, validated strictly."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from parlour.messages.schemas import CLIENT_MSG_ID
+
+Ref = Annotated[str | None, Field(default=None, max_length=64)]
+ConversationId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    # Echoed in the `error` frame this frame causes, so the client can match them.
+    ref: Ref = None
+
+
+class AuthFrame(_Frame):
+    type: Literal["auth"]
+    token: str = Field(min_length=1, max_length=4096)
+
+
+class SubscribeFrame(_Frame):
+    type: Literal["subscribe"]
+    conversation_id: ConversationId
+    # Resume after this seq; omitted means "from now on".
+    after_seq: int | None = Field(default=None, ge=0)
+
+
+class UnsubscribeFrame(_Frame):
+    type: Literal["unsubscribe"]
+    conversation_id: ConversationId
+
+
+class SendFrame(_Frame):
+    type: Literal["send"]
+    conversation_id: ConversationId
+    client_msg_id: str | None = CLIENT_MSG_ID
+    kind: Literal["text"] = "text"
+    body: str
+    attachment_ids: list[str] = Field(default_factory=list, max_length=0)
+
+
+class TypingFrame(_Frame):
+    type: Literal["typing"]
+    conversation_id: ConversationId
+    active: bool = True
+
+
+class ReadFrame(_Frame):
+    type: Literal["read"]
+    conversation_id: ConversationId
+    seq: int = Field(ge=0)
+
+
+class PingFrame(_Frame):
+    type: Literal["ping"]
+
+
+ClientFrame = Annotated[
+    AuthFrame | SubscribeFrame | UnsubscribeFrame | SendFrame | TypingFrame | ReadFrame | PingFrame,
+    Field(discriminator="type"),
+]
+client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
