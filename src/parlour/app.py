@@ -26,6 +26,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # An injected runtime (tests, embedding) is started and stopped by its owner.
+        owned = runtime is None
         rt = runtime or build_runtime(settings)
         if settings.check_schema_on_start:
             status = await schema_status(rt.engine)
@@ -33,11 +35,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 await rt.engine.dispose()
                 raise SchemaOutdated(status)
         app.state.runtime = rt
-        await rt.start()
+        if owned:
+            await rt.start()
         try:
             yield
         finally:
-            await rt.stop()
+            if owned:
+                await rt.stop()
 
     app = FastAPI(
         title="Parlour",

@@ -25,7 +25,7 @@ async def participants_with_names(
         .order_by(Participant.joined_at, Participant.id)
     )
     found: dict[str, list[tuple[Participant, str]]] = defaultdict(list)
-    for participant, name in rows.tuples():
+    for participant, name in rows:
         found[participant.conversation_id].append((participant, name))
     return found
 

@@ -1,0 +1,137 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from PARLOUR_TEST_DATABASE_URL (default: the local server's `test` database).
+Each test run creates its own scratch database on that server, so parallel runs never collide.
+Outside CI a missing PostgreSQL skips its tests with the reason; in CI (CI=true) it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from parlour.config import Settings
+from parlour.core.db import create_engine
+from parlour.core.migrations import upgrade
+from parlour.runtime import Runtime, build_runtime
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get(
+    "PARLOUR_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+TABLES = ["messages", "participants", "conversations", "api_keys", "users", "tenants"]
+
+
+def require_service(available: bool, reason: str) -> None:
+    """Skip with a reason outside CI; fail in CI, where every service is mandatory."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"mandatory in CI: {reason}")
+    pytest.skip(reason)
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+def _pg_admin_url() -> str:
+    return PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def _pg_exec(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(_pg_admin_url(), timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "parlour.db"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str | None]:
+    """A scratch PostgreSQL database for this run, migrated once; None if unreachable."""
+    name = f"parlour_test_{os.getpid()}"
+    try:
+        asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}"'))
+        asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        yield None
+        print(f"PostgreSQL unavailable at {PG_URL}: {exc!r}")
+        return
+    base, _, _ = PG_URL.rpartition("/")
+    url = f"{base}/{name}"
+    asyncio.run(_migrate(url))
+    yield url
+    asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _truncate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "parlour.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    pg = request.getfixturevalue("pg_database")
+    require_service(pg is not None, f"PostgreSQL is not reachable at {PG_URL}")
+    assert pg is not None
+    asyncio.run(_truncate(pg))
+    yield pg
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=db_url,
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        allowed_origins=["http://allowed.example"],
+    )
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    rt = build_runtime(settings)
+    await rt.start()
+    try:
+        yield rt
+    finally:
+        await rt.stop()
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[object]:
+    from tests.http_client import app_client
+
+    async with app_client(runtime) as http:
+        yield http
