@@ -86,7 +86,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge()
+                    raise _TooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -103,12 +103,7 @@ class BodySizeLimit:
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(
-            {
-                "error": {
-                    "code": "too_large",
-                    "message": f"Request bodies are limited to {self.max_bytes} bytes.",
-                }
-            }
+            {"error": {"code": "too_large", "message": _too_large_message(self.max_bytes)}}
         ).encode()
         await send(
             {
@@ -123,5 +118,13 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+def _too_large_message(max_bytes: int) -> str:
+    return f"Request bodies are limited to {max_bytes} bytes."
+
+
+class _TooLarge(StarletteHTTPException):
+    """Raised from `receive` mid-body. An HTTPException, because FastAPI turns any other error
+    while reading the body into a 400; this one reaches the error handlers as the 413 it is."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, _too_large_message(max_bytes))
