@@ -1,0 +1,276 @@
+"""Who may not: every endpoint under /api/v1 against every kind of caller.
+
+The endpoint list comes from the app's routes, so a new endpoint without a row here fails.
+Each cell that changes state gets a fresh conversation (customer + agent), so cells never
+depend on each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from parlour.app import create_app
+from parlour.auth.service import get_user
+from parlour.runtime import Runtime
+from tests.api.support import World, assert_error, make_world, row_counts
+from tests.factories import PASSWORD, make_conversation, make_user
+
+CALLERS = (
+    "anonymous",
+    "customer",  # the conversation's customer
+    "other_customer",  # a customer of the same tenant, not in it
+    "agent",  # an agent taking part
+    "other_agent",  # an agent of the same tenant, not in it
+    "admin",  # the tenant's admin, not a participant
+    "foreign_admin",  # another tenant's admin
+    "foreign_api_key",  # another tenant's service key
+    "api_key",  # the tenant's own service key
+)
+
+# Endpoints not driven over HTTP here, and where they are tested instead.
+ELSEWHERE = {
+    ("WEBSOCKET", "/api/v1/realtime"): "tests/system/test_realtime.py (real WebSocket clients)",
+}
+
+Body = Callable[["Cell"], Any]
+
+
+@dataclass
+class Cell:
+    world: World
+    conversation_id: str
+    login_email: str
+
+
+@dataclass(frozen=True)
+class Row:
+    expected: tuple[int, ...]  # one status per caller, in CALLERS order
+    body: Body | None = None
+    # Whether the call may change the conversation (then every cell gets a fresh one).
+    mutates: bool = True
+
+
+def _statuses(**by_caller: int) -> tuple[int, ...]:
+    assert set(by_caller) == set(CALLERS), set(CALLERS) ^ set(by_caller)
+    return tuple(by_caller[c] for c in CALLERS)
+
+
+def _everyone(status: int) -> tuple[int, ...]:
+    return (status,) * len(CALLERS)
+
+
+def _signed_in(status: int) -> tuple[int, ...]:
+    return (401,) + (status,) * (len(CALLERS) - 1)
+
+
+# Readers: participants, the tenant's admin and key. Everyone else learns nothing (404).
+READERS = _statuses(
+    anonymous=401,
+    customer=200,
+    other_customer=404,
+    agent=200,
+    other_agent=404,
+    admin=200,
+    foreign_admin=404,
+    foreign_api_key=404,
+    api_key=200,
+)
+
+MATRIX: dict[tuple[str, str], Row] = {
+    ("GET", "/api/v1/openapi.json"): Row(_everyone(200), mutates=False),
+    ("POST", "/api/v1/auth/login"): Row(
+        _everyone(200), body=lambda c: {"email": c.login_email, "password": PASSWORD}
+    ),
+    ("POST", "/api/v1/auth/guest"): Row(_everyone(201), body=lambda c: {}),
+    ("POST", "/api/v1/auth/logout"): Row(_everyone(204)),
+    ("GET", "/api/v1/me"): Row(_signed_in(200), mutates=False),
+    ("GET", "/api/v1/users"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=403,
+            agent=403,
+            other_agent=403,
+            admin=200,
+            foreign_admin=200,  # its own tenant's people (the leak check below holds it there)
+            foreign_api_key=200,
+            api_key=200,
+        ),
+        mutates=False,
+    ),
+    ("GET", "/api/v1/conversations"): Row(_signed_in(200), mutates=False),
+    ("POST", "/api/v1/conversations"): Row(
+        _statuses(
+            anonymous=401,
+            customer=201,
+            other_customer=403,  # may not open for another customer
+            agent=201,
+            other_agent=201,
+            admin=201,
+            foreign_admin=404,  # the customer is not in its tenant
+            foreign_api_key=404,
+            api_key=201,
+        ),
+        body=lambda c: {"kind": "support", "customer_id": c.world.customer.user_id},
+    ),
+    ("GET", "/api/v1/conversations/{conversation_id}"): Row(READERS, mutates=False),
+    ("GET", "/api/v1/conversations/{conversation_id}/messages"): Row(READERS, mutates=False),
+    ("POST", "/api/v1/conversations/{conversation_id}/read"): Row(
+        READERS, body=lambda c: {"seq": 1}
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/end"): Row(READERS),
+    ("POST", "/api/v1/conversations/{conversation_id}/join"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,  # knows the conversation, may not join it
+            other_customer=404,
+            agent=200,
+            other_agent=200,  # any agent of the tenant may take it
+            admin=200,
+            foreign_admin=404,
+            foreign_api_key=404,
+            api_key=403,  # a key is nobody to join as
+        )
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/observe"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=404,
+            agent=403,
+            other_agent=404,
+            admin=200,
+            foreign_admin=404,
+            foreign_api_key=404,
+            api_key=403,
+        )
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/participants"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=404,
+            agent=403,
+            other_agent=404,
+            admin=200,
+            foreign_admin=404,
+            foreign_api_key=404,
+            api_key=200,
+        ),
+        body=lambda c: {"user_id": c.world.other_agent.user_id, "role": "agent"},
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/messages"): Row(
+        _statuses(
+            anonymous=401,
+            customer=201,
+            other_customer=404,
+            agent=201,
+            other_agent=404,
+            admin=403,  # admins observe, they do not post
+            foreign_admin=404,
+            foreign_api_key=404,
+            api_key=403,
+        ),
+        body=lambda c: {"body": "hello", "client_msg_id": "matrix-1"},
+    ),
+}
+
+
+def api_endpoints(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every route under /api/v1, nested routers included."""
+    try:  # FastAPI keeps included routers nested; this walks them flat.
+        from fastapi.routing import iter_route_contexts
+
+        routes: Iterable[Any] = iter_route_contexts(app.routes)
+    except ImportError:  # older FastAPI flattens them itself
+        routes = app.routes
+    found = set()
+    for route in routes:
+        path = getattr(route, "path", None) or ""
+        if not path.startswith("/api/v1"):
+            continue
+        methods = getattr(route, "methods", None) or {"WEBSOCKET"}
+        found |= {(method, path) for method in methods if method != "HEAD"}
+    return found
+
+
+@pytest.fixture
+async def world(runtime: Runtime) -> World:
+    return await make_world(runtime)
+
+
+def test_every_endpoint_has_a_row(runtime: Runtime) -> None:
+    endpoints = api_endpoints(create_app(runtime=runtime))
+    assert len(endpoints) >= len(MATRIX)
+    missing = endpoints - set(MATRIX) - set(ELSEWHERE)
+    stale = (set(MATRIX) | set(ELSEWHERE)) - endpoints
+    assert not missing, f"endpoints without an authorization row: {sorted(missing)}"
+    assert not stale, f"rows for endpoints that no longer exist: {sorted(stale)}"
+
+
+async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: World) -> None:
+    login_user = await make_user(runtime, "customer")
+    async with runtime.uow(write=False) as tx:
+        login_email = (await get_user(tx.session, login_user, login_user.user_id or "")).email
+    assert login_email is not None
+    shared = (await make_conversation(runtime, world.customer, agent=world.agent)).id
+
+    wrong = []
+    for (method, path), row in MATRIX.items():
+        for caller, expected in zip(CALLERS, row.expected, strict=True):
+            if row.mutates and "{conversation_id}" in path:
+                cid = (await make_conversation(runtime, world.customer, agent=world.agent)).id
+            else:
+                cid = shared
+            cell = Cell(world=world, conversation_id=cid, login_email=login_email)
+            url = path.replace("{conversation_id}", cid)
+            kwargs: dict[str, Any] = {"headers": world.headers[caller]}
+            if row.body is not None:
+                kwargs["json"] = row.body(cell)
+            response = await client.request(method, url, **kwargs)
+            # A login or guest sign-up sets a cookie; no later cell may ride on it.
+            client.cookies.clear()
+            if response.status_code != expected:
+                wrong.append(f"{method} {path} as {caller}: {response.status_code} != {expected}")
+                continue
+            if expected >= 400:
+                assert_error(response, expected)
+            elif method == "GET" and READERS[CALLERS.index(caller)] == 404:
+                # Whoever may not read the conversation never sees it or its people in a list.
+                for secret in (cid, world.customer.user_id, world.agent.user_id):
+                    assert secret not in response.text, (method, path, caller)
+    assert not wrong, "\n".join(wrong)
+
+
+CONVERSATION_ENDPOINTS = sorted(key for key in MATRIX if "{conversation_id}" in key[1])
+
+
+@pytest.mark.parametrize("caller", ["customer", "other_agent", "admin", "api_key"])
+async def test_foreign_and_unknown_conversations_look_the_same(
+    client: httpx.AsyncClient, runtime: Runtime, world: World, caller: str
+) -> None:
+    assert world.foreign_customer.user_id is not None
+    foreign = (await make_conversation(runtime, world.foreign_customer)).id
+    unknown = "0" * 32
+    cell = Cell(world=world, conversation_id=foreign, login_email="")
+    before = await row_counts(runtime)
+    for method, path in CONVERSATION_ENDPOINTS:
+        row = MATRIX[(method, path)]
+        answers = []
+        for cid in (foreign, unknown):
+            kwargs: dict[str, Any] = {"headers": world.headers[caller]}
+            if row.body is not None:
+                kwargs["json"] = row.body(cell)
+            response = await client.request(
+                method, path.replace("{conversation_id}", cid), **kwargs
+            )
+            assert_error(response, 404, "conversation_not_found")
+            answers.append((response.status_code, response.json()))
+        assert answers[0] == answers[1], (method, path)
+    assert await row_counts(runtime) == before
