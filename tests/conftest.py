@@ -25,6 +25,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get(
     "PARLOUR_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 TABLES = ["messages", "participants", "conversations", "api_keys", "users", "tenants"]
 
 
@@ -114,7 +115,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         _env_file=None,  # type: ignore[call-arg]
         database_url=db_url,
         data_dir=tmp_path / "data",
-        secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        secret_key=TEST_SECRET,
         allowed_origins=["http://allowed.example"],
     )
 

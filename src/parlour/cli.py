@@ -75,11 +75,16 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (PARLOUR_PORT).")] = None,
 ) -> None:
     """Serve the API, the realtime gateway and the web pages."""
+    import logging
+
     import uvicorn
 
     from parlour.app import create_app
 
     settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s"
+    )
     if host:
         settings.host = host
     if port:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +17,7 @@ import httpx
 import pytest
 
 from parlour.config import Settings
+from tests.conftest import PG_URL, TEST_SECRET, _truncate, require_service
 
 
 @dataclass
@@ -81,6 +84,51 @@ def stop_server(server: LiveServer) -> None:
 @pytest.fixture
 def live_server(settings: Settings, tmp_path: Path) -> Iterator[LiveServer]:
     server = start_server(settings, tmp_path / "server.log")
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def system_db(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
+) -> str:
+    """One database per test module and backend, shared by its tests and its server.
+
+    Tests here make their own users and conversations, so they need no reset in between; one
+    server per module keeps the suite fast.
+    """
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("system") / "parlour.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    pg = request.getfixturevalue("pg_database")
+    require_service(pg is not None, f"PostgreSQL is not reachable at {PG_URL}")
+    assert pg is not None
+    asyncio.run(_truncate(pg))
+    return pg
+
+
+@pytest.fixture
+def db_url(system_db: str) -> str:
+    return system_db
+
+
+@pytest.fixture(scope="module")
+def shared_server(system_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server for the whole module, on the module's database."""
+    folder = tmp_path_factory.mktemp("server")
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=system_db,
+        data_dir=folder / "data",
+        secret_key=TEST_SECRET,
+        allowed_origins=["http://allowed.example"],
+    )
+    server = start_server(settings, folder / "server.log")
     try:
         yield server
     finally:

@@ -45,6 +45,8 @@ router = APIRouter()
 AUTH_TIMEOUT_SECONDS = 10.0
 # How long a closing connection waits for its in-flight sends and queued frames.
 FLUSH_SECONDS = 3.0
+CLOSE_SECONDS = 5.0
+TOO_SLOW = 4008
 
 
 class CloseConnection(Exception):
@@ -148,7 +150,7 @@ class Session:
             raise
         except asyncio.CancelledError:
             if self.outbox.too_slow:
-                raise CloseConnection(4008, "too slow: the outgoing queue is full") from None
+                raise CloseConnection(TOO_SLOW, "too slow: the outgoing queue is full") from None
             raise
         finally:
             pump.cancel()
@@ -304,8 +306,9 @@ async def _authenticate(ws: WebSocket, runtime: Runtime) -> Principal:
 
 
 async def _close(ws: WebSocket, exc: CloseConnection) -> None:
-    frame = {"type": "error", "code": "closed", "message": exc.reason, "ref": None}
-    await ws.send_text(json.dumps(frame))
+    if exc.code != TOO_SLOW:  # a slow client's pipe is full: the close frame says it all
+        frame = {"type": "error", "code": "closed", "message": exc.reason, "ref": None}
+        await ws.send_text(json.dumps(frame))
     await ws.close(code=exc.code, reason=exc.reason)
 
 

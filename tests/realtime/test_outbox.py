@@ -1,0 +1,120 @@
+"""The connection outbox: exactly once, in order, no gaps; bounded memory."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+from parlour.core.events import Event
+from parlour.messages.schemas import MessageRead
+from parlour.realtime.connection import ConversationSub, Outbox
+from parlour.realtime.envelopes import message_event
+
+
+def _message(seq: int, cid: str = "c1") -> MessageRead:
+    return MessageRead(
+        id=f"m{seq}",
+        conversation_id=cid,
+        seq=seq,
+        kind="text",
+        body=f"body {seq}",
+        sender_id="u",
+        client_msg_id=None,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def _event(seq: int, cid: str = "c1") -> Event:
+    return message_event(_message(seq, cid), conversation_id=cid, seq=seq)
+
+
+class Store:
+    """Messages 'in the database' and a record of what the client received."""
+
+    def __init__(self, last: int) -> None:
+        self.messages = [_message(s) for s in range(1, last + 1)]
+        self.sent: list[dict[str, object]] = []
+        self.reads = 0
+
+    async def read(self, cid: str, after: int, upto: int | None) -> list[MessageRead]:
+        self.reads += 1
+        return [m for m in self.messages if m.seq > after and (upto is None or m.seq <= upto)]
+
+    async def send(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+
+    def seqs(self) -> list[int]:
+        return [f["message"]["seq"] for f in self.sent if f["type"] == "message"]  # type: ignore[index]
+
+
+async def _run(outbox: Outbox, until: int, store: Store) -> None:
+    pump = asyncio.create_task(outbox.pump())
+    try:
+        async with asyncio.timeout(5):
+            while not store.seqs() or store.seqs()[-1] < until:
+                await asyncio.sleep(0)
+            await outbox.drain()
+    finally:
+        pump.cancel()
+
+
+async def test_live_before_backlog_is_dropped_and_backlog_covers_it() -> None:
+    store = Store(last=5)
+    outbox = Outbox(send_text=store.send, read_backlog=store.read, queue_size=100)
+    outbox.subs["c1"] = ConversationSub()
+    outbox.listener(_event(5))  # arrived between broker subscribe and backlog read
+    outbox.backlog("c1", 2, None)
+    outbox.listener(_event(5))  # duplicate after the backlog
+    store.messages.append(_message(6))
+    outbox.listener(_event(6))
+    await _run(outbox, 6, store)
+    assert store.seqs() == [3, 4, 5, 6]
+
+
+async def test_gap_is_filled_from_the_database() -> None:
+    store = Store(last=2)
+    outbox = Outbox(send_text=store.send, read_backlog=store.read, queue_size=100)
+    outbox.subs["c1"] = ConversationSub()
+    outbox.backlog("c1", 2, None)
+    store.messages += [_message(3), _message(4), _message(5)]
+    outbox.listener(_event(5))  # 3 and 4 were published late (or lost)
+    outbox.listener(_event(3))
+    outbox.listener(_event(4))
+    await _run(outbox, 5, store)
+    assert store.seqs() == [3, 4, 5]
+
+
+async def test_conversation_event_from_several_channels_is_sent_once() -> None:
+    store = Store(last=0)
+    outbox = Outbox(send_text=store.send, read_backlog=store.read, queue_size=100)
+    payload = json.dumps({"type": "conversation", "conversation": {"id": "c1"}})
+    for channel in ("conversation:c1", "tenant:t:staff", "user:u"):
+        outbox.listener(
+            Event(channel=channel, type="conversation", payload=payload, conversation_id="c1")
+        )
+    pump = asyncio.create_task(outbox.pump())
+    await asyncio.wait_for(outbox.drain(), 5)
+    pump.cancel()
+    assert [f["type"] for f in store.sent] == ["conversation"]
+
+
+async def test_a_client_that_does_not_read_overflows_and_is_flagged() -> None:
+    blocked = asyncio.Event()
+
+    async def never_sends(_: str) -> None:
+        await blocked.wait()
+
+    overflowed: list[bool] = []
+    store = Store(last=0)
+    outbox = Outbox(send_text=never_sends, read_backlog=store.read, queue_size=10)
+    outbox.on_overflow = lambda: overflowed.append(True)
+    outbox.subs["c1"] = ConversationSub(last_sent=0)
+    pump = asyncio.create_task(outbox.pump())
+    for seq in range(1, 50):
+        outbox.listener(_event(seq))
+        await asyncio.sleep(0)
+    pump.cancel()
+    assert outbox.too_slow
+    assert overflowed == [True]  # told once, and the queue stayed bounded
+    assert outbox._queue.qsize() <= 10
