@@ -136,3 +136,44 @@ async def test_bad_bodies_are_refused_and_store_nothing(
         assert_error(response, response.status_code)
     assert not wrong, "\n".join(wrong)
     assert await row_counts(runtime) == before
+
+
+BAD_QUERIES = {
+    "/api/v1/conversations": [
+        {"limit": "many"},
+        {"limit": "0"},
+        {"limit": "-1"},
+        {"limit": str(10**30)},
+        {"limit": "1.5"},
+        {"limit": ""},
+        {"status": "open"},
+        {"status": "a\x00"},
+        {"scope": "everything"},
+    ],
+    "/api/v1/conversations/{cid}/messages": [
+        {"after_seq": "x"},
+        {"after_seq": "-1"},
+        {"after_seq": str(10**30)},
+        {"before_seq": str(10**30)},
+        {"before_seq": "0"},
+        {"before_seq": "1e3"},
+        {"limit": "1000"},
+        {"limit": ""},
+    ],
+}
+
+
+@pytest.mark.parametrize("path", list(BAD_QUERIES))
+async def test_bad_query_parameters_are_refused(
+    client: httpx.AsyncClient, runtime: Runtime, world: World, path: str
+) -> None:
+    conversation = await make_conversation(runtime, world.customer, agent=world.agent)
+    url = path.replace("{cid}", conversation.id)
+    wrong = []
+    for params in BAD_QUERIES[path]:
+        response = await client.get(url, params=params, headers=world.headers["customer"])
+        if response.status_code not in (400, 422):
+            wrong.append(f"{params}: {response.status_code} {response.text[:200]}")
+            continue
+        assert_error(response, response.status_code)
+    assert not wrong, "\n".join(wrong)

@@ -12,6 +12,9 @@ from parlour.messages.schemas import MessageCreate, MessagePage, MessageRead
 
 router = APIRouter(prefix="/conversations", tags=["messages"])
 
+# `seq` is a 32-bit column: a bigger bound cannot match and would fail the query itself.
+MAX_SEQ = 2**31 - 1
+
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {},
     403: {},
@@ -28,8 +31,8 @@ async def list_messages(
     conversation_id: str,
     principal: PrincipalDep,
     runtime: RuntimeDep,
-    after_seq: Annotated[int | None, Query(ge=0)] = None,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
 ) -> MessagePage:
     """History in seq order: after `after_seq` to catch up, before `before_seq` to scroll back."""
