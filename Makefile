@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-UV := $(shell command -v uv 2>/dev/null)
+# uv from PATH, or the one `make uv` installs with pip (run as a module: no PATH needed).
+UV = $(shell command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
 PARLOUR_HOST ?= 127.0.0.1
 PARLOUR_PORT ?= 8000
 export PARLOUR_HOST PARLOUR_PORT
@@ -10,19 +11,19 @@ export PARLOUR_HOST PARLOUR_PORT
 .PHONY: run test lint bench uv venv install install-test browser clean
 
 uv:
-	@if [ -z "$(UV)" ] && ! command -v uv >/dev/null 2>&1; then \
+	@if ! command -v uv >/dev/null 2>&1 && ! python3 -m uv --version >/dev/null 2>&1; then \
 		echo "installing uv"; python3 -m pip install --quiet uv; fi
 
 $(PY): | uv
-	uv venv --quiet $(VENV)
+	$(UV) venv --quiet $(VENV)
 
 venv: $(PY)
 
 install: venv
-	uv pip install --quiet --python $(PY) -e .
+	$(UV) pip install --quiet --python $(PY) -e .
 
 install-test: venv
-	uv pip install --quiet --python $(PY) -e '.[test]'
+	$(UV) pip install --quiet --python $(PY) -e '.[test]'
 
 # Debian's Chromium for the browser tests; never a downloaded browser.
 browser:
@@ -36,16 +37,14 @@ run: install
 	$(VENV)/bin/parlour demo --if-empty
 	$(VENV)/bin/parlour serve --host $(PARLOUR_HOST) --port $(PARLOUR_PORT)
 
-test: install-test browser
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy
+test: install-test browser lint
 	$(VENV)/bin/pytest
 
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: install-test
 	$(PY) -m bench.realtime_bench
