@@ -83,6 +83,8 @@ class MessageWriter:
         # The unit of work has committed and published: now the senders may be told.
         self.batches += 1
         self.messages += len(batch)
+        # One line per commit when debugging (the benchmark counts batch sizes with it).
+        log.debug("committed %d", len(batch))
         for (_, future), result in zip(batch, results, strict=True):
             _settle(future, result)
 
