@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from starlette.requests import HTTPConnection
 
 from parlour.auth.principal import Principal
@@ -20,6 +20,9 @@ def get_runtime(conn: HTTPConnection) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+# Ids are URL-safe and short; anything else (a NUL, a megabyte) never reaches the database.
+ConversationIdPath = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 
 def credential_from(conn: HTTPConnection) -> tuple[str | None, bool]:

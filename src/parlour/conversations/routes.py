@@ -16,7 +16,7 @@ from parlour.conversations.schemas import (
     ReadIn,
     ReadState,
 )
-from parlour.deps import PrincipalDep, RuntimeDep
+from parlour.deps import ConversationIdPath, PrincipalDep, RuntimeDep
 from parlour.models.conversation import Status
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -56,7 +56,7 @@ async def list_conversations(
 
 @router.get("/{conversation_id}", response_model=ConversationRead, responses=ERRORS)
 async def get_conversation(
-    conversation_id: str, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: ConversationIdPath, principal: PrincipalDep, runtime: RuntimeDep
 ) -> ConversationRead:
     async with runtime.uow(write=False) as tx:
         return await service.get_conversation(tx, principal, conversation_id)
@@ -64,7 +64,7 @@ async def get_conversation(
 
 @router.post("/{conversation_id}/join", response_model=ConversationRead, responses=ERRORS)
 async def join(
-    conversation_id: str, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: ConversationIdPath, principal: PrincipalDep, runtime: RuntimeDep
 ) -> ConversationRead:
     """An agent takes the conversation; the first one makes it active."""
     async with runtime.uow() as tx:
@@ -73,7 +73,7 @@ async def join(
 
 @router.post("/{conversation_id}/observe", response_model=ConversationRead, responses=ERRORS)
 async def observe(
-    conversation_id: str, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: ConversationIdPath, principal: PrincipalDep, runtime: RuntimeDep
 ) -> ConversationRead:
     """An admin watches the conversation read-only."""
     async with runtime.uow() as tx:
@@ -82,7 +82,10 @@ async def observe(
 
 @router.post("/{conversation_id}/participants", response_model=ConversationRead, responses=ERRORS)
 async def add_participant(
-    conversation_id: str, body: ParticipantAdd, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: ConversationIdPath,
+    body: ParticipantAdd,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
 ) -> ConversationRead:
     """An admin assigns an agent (or adds an observer)."""
     async with runtime.uow() as tx:
@@ -93,7 +96,10 @@ async def add_participant(
 
 @router.post("/{conversation_id}/end", response_model=ConversationRead, responses=ERRORS)
 async def end(
-    conversation_id: str, principal: PrincipalDep, runtime: RuntimeDep, body: EndIn | None = None
+    conversation_id: ConversationIdPath,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    body: EndIn | None = None,
 ) -> ConversationRead:
     async with runtime.uow() as tx:
         return await service.do_end(
@@ -103,7 +109,7 @@ async def end(
 
 @router.post("/{conversation_id}/read", response_model=ReadState, responses=ERRORS)
 async def mark_read(
-    conversation_id: str, body: ReadIn, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: ConversationIdPath, body: ReadIn, principal: PrincipalDep, runtime: RuntimeDep
 ) -> ReadState:
     async with runtime.uow() as tx:
         return await service.do_mark_read(tx, principal, conversation_id, seq=body.seq)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from parlour.deps import PrincipalDep, RuntimeDep
+from parlour.deps import ConversationIdPath, PrincipalDep, RuntimeDep
 from parlour.messages import service
 from parlour.messages.schemas import MessageCreate, MessagePage, MessageRead
 
@@ -28,7 +28,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
 
 @router.get("/{conversation_id}/messages", response_model=MessagePage, responses=ERRORS)
 async def list_messages(
-    conversation_id: str,
+    conversation_id: ConversationIdPath,
     principal: PrincipalDep,
     runtime: RuntimeDep,
     after_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
@@ -54,7 +54,10 @@ async def list_messages(
     responses=ERRORS,
 )
 async def send_message(
-    conversation_id: str, body: MessageCreate, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: ConversationIdPath,
+    body: MessageCreate,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
 ) -> MessageRead:
     """Post a message. A retry with the same `client_msg_id` returns the original message."""
     runtime.limiter.hit(
