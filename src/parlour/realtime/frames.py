@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
 
+from parlour.core.schemas import InputModel
 from parlour.messages.schemas import CLIENT_MSG_ID
 
 Ref = Annotated[str | None, Field(default=None, max_length=64)]
 ConversationId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class _Frame(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class _Frame(InputModel):
+    """Frames follow the REST input rules: unknown fields, wrong types and NUL are refused."""
+
     # Echoed in the `error` frame this frame causes, so the client can match them.
     ref: Ref = None
 
