@@ -74,6 +74,7 @@ async def test_every_failed_login_looks_the_same(
         "wrong password": {"email": email, "password": "not the password"},
         "unknown email": {"email": "nobody@example.com", "password": PASSWORD},
         "inactive user": {"email": inactive_email, "password": PASSWORD},
+        "unknown tenant": {"email": email, "password": PASSWORD, "tenant": "nowhere"},
     }
     errors = {}
     for label, credentials in attempts.items():

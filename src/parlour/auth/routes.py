@@ -48,9 +48,13 @@ async def login(
     """Exchange email and password for an access token."""
     runtime.limiter.hit(f"login:{client_ip(request)}", limit=runtime.settings.login_rate_per_minute)
     async with runtime.uow(write=False) as tx:
-        tenant = await service.get_tenant_by_slug(tx.session, body.tenant)
+        # An unknown tenant is just another wrong credential (no 404 telling tenants apart).
+        tenant = await service.find_tenant_by_slug(tx.session, body.tenant)
         user = await service.authenticate(
-            tx.session, tenant_id=tenant.id, email=body.email, password=body.password
+            tx.session,
+            tenant_id=tenant.id if tenant else None,
+            email=body.email,
+            password=body.password,
         )
     return token_response(runtime, response, user)
 

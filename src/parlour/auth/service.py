@@ -22,11 +22,14 @@ API_KEY_PREFIX = "pk_"
 MIN_PASSWORD_LENGTH = 8
 
 
+async def find_tenant_by_slug(session: AsyncSession, slug: str | None) -> Tenant | None:
+    """The tenant with this slug (the default tenant when None), or None."""
+    return await session.scalar(select(Tenant).where(Tenant.slug == (slug or DEFAULT_TENANT_SLUG)))
+
+
 async def get_tenant_by_slug(session: AsyncSession, slug: str | None) -> Tenant:
     """The tenant with this slug (the default tenant when None)."""
-    tenant = await session.scalar(
-        select(Tenant).where(Tenant.slug == (slug or DEFAULT_TENANT_SLUG))
-    )
+    tenant = await find_tenant_by_slug(session, slug)
     if tenant is None:
         raise NotFound("Unknown tenant.", code="tenant_not_found")
     return tenant
@@ -97,11 +100,16 @@ async def do_create_user(
     return user
 
 
-async def authenticate(session: AsyncSession, *, tenant_id: str, email: str, password: str) -> User:
-    """The active user with these credentials, or Unauthorized (the same for every failure)."""
-    user = await session.scalar(
-        select(User).where(User.tenant_id == tenant_id, User.email == normalise_email(email))
-    )
+async def authenticate(
+    session: AsyncSession, *, tenant_id: str | None, email: str, password: str
+) -> User:
+    """The active user with these credentials, or Unauthorized (the same for every failure,
+    an unknown tenant (`tenant_id` None) included)."""
+    user = None
+    if tenant_id is not None:
+        user = await session.scalar(
+            select(User).where(User.tenant_id == tenant_id, User.email == normalise_email(email))
+        )
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
