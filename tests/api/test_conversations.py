@@ -340,6 +340,16 @@ async def test_read_drops_unread_to_zero_and_refuses_a_seq_beyond_the_last(
     view = (await client.get(f"{BASE}/{cid}", headers=world.headers["customer"])).json()
     assert view["unread_count"] == 0
 
+    # JSON Schema (and JavaScript) count 2.0 as an integer; 2.5 is not one.
+    as_float = await client.post(
+        f"{BASE}/{cid}/read", json={"seq": float(last)}, headers=world.headers["customer"]
+    )
+    assert as_float.status_code == 200, as_float.text
+    fraction = await client.post(
+        f"{BASE}/{cid}/read", json={"seq": last - 0.5}, headers=world.headers["customer"]
+    )
+    assert_error(fraction, 422)
+
     # The pointer never moves back.
     back = await client.post(
         f"{BASE}/{cid}/read", json={"seq": 1}, headers=world.headers["customer"]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from parlour.core.schemas import InputModel, OutputModel
 from parlour.messages.schemas import MessageRead
@@ -68,8 +68,15 @@ class EndIn(InputModel):
     reason: EndReasonIn | None = None
 
 
+def _integral(value: object) -> object:
+    # JSON Schema counts 3.0 as an integer (and JavaScript clients may send one); 3.5 stays wrong.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class ReadIn(InputModel):
-    seq: int = Field(ge=0)
+    seq: Annotated[int, BeforeValidator(_integral)] = Field(ge=0)
 
 
 class ReadState(OutputModel):
