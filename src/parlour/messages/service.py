@@ -6,7 +6,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from parlour.auth.principal import Principal
@@ -45,21 +44,15 @@ def check_body(body: str, *, max_chars: int) -> None:
 async def _access_many(
     tx: UnitOfWork, requests: list[SendRequest]
 ) -> dict[tuple[str, str | None], Access | AppError]:
-    """Access for every (conversation, sender) in the batch with two queries."""
+    """Access for every (conversation, sender) in the batch, with the conversations locked."""
     ids = {r.conversation_id for r in requests}
-    conversations = {
-        c.id: c
-        for c in await tx.session.scalars(select(Conversation).where(Conversation.id.in_(ids)))
-    }
     users = {r.principal.user_id for r in requests if r.principal.user_id}
-    participants = {
-        (p.conversation_id, p.user_id): p
-        for p in await tx.session.scalars(
-            select(Participant).where(
-                Participant.conversation_id.in_(ids), Participant.user_id.in_(users)
-            )
-        )
-    }
+    conversations: dict[str, Conversation] = {}
+    participants: dict[tuple[str, str], Participant] = {}
+    for locked, participant in await repository.lock_for_send(tx.session, ids, users):
+        conversations[locked.id] = locked
+        if participant is not None:
+            participants[(participant.conversation_id, participant.user_id)] = participant
     result: dict[tuple[str, str | None], Access | AppError] = {}
     for r in requests:
         key = (r.conversation_id, r.principal.user_id)
@@ -86,9 +79,16 @@ async def _not_found(tx: UnitOfWork, request: SendRequest) -> AppError:
 async def do_send_messages(
     tx: UnitOfWork, requests: list[SendRequest], *, max_chars: int
 ) -> list[MessageRead | AppError]:
-    """Send a batch of messages in the caller's transaction: one seq UPDATE per conversation,
-    one INSERT for all. Each request gets its message or the error that refused it; a repeated
-    `client_msg_id` gets the original message and is delivered to nobody twice."""
+    """Send a batch of messages in the caller's transaction. Each request gets its message or
+    the error that refused it; a repeated `client_msg_id` gets the original message and is
+    delivered to nobody twice.
+
+    However many conversations the batch spans, it costs the same few statements: one SELECT
+    that locks the conversations and reads the senders' participation, one idempotency
+    lookup, one UPDATE of the last seqs, one INSERT and one UPDATE of the read pointers (the
+    last three executemany). On SQLite each statement is a hop to the driver's thread and
+    back, so their number, not the rows, bounds a batch's cost.
+    """
     results: list[MessageRead | AppError | None] = [None] * len(requests)
     accepted: list[int] = []
     access = await _access_many(tx, requests)
@@ -98,6 +98,7 @@ async def do_send_messages(
             found = access[(r.conversation_id, r.principal.user_id)]
             if isinstance(found, AppError):
                 raise found
+            # Under the lock: a conversation that has ended is refused here, never later.
             check_can_post(r.principal, found)
         except AppError as exc:
             results[i] = exc
@@ -131,23 +132,21 @@ async def do_send_messages(
             fresh[r.conversation_id].append(i)
 
     rows: list[dict[str, Any]] = []
+    locked: dict[str, Conversation] = {}
+    last_seqs: dict[str, int] = {}
     read_pointers: dict[tuple[str, str], int] = {}
-    # Lock conversations in a fixed order so concurrent batches cannot deadlock.
-    for conversation_id in sorted(fresh):
-        indexes = fresh[conversation_id]
-        last = await repository.allocate_seqs(
-            tx.session, conversation_id, len(indexes), now=tx.now, allow_ended=False
-        )
-        if last is None:  # ended between the check and the lock
-            for i in indexes:
-                results[i] = ConversationEnded()
-            continue
-        tenant_id = requests[indexes[0]].principal.tenant_id
-        for seq, i in enumerate(indexes, start=last - len(indexes) + 1):
+    for conversation_id, indexes in fresh.items():
+        found = access[(conversation_id, requests[indexes[0]].principal.user_id)]
+        assert isinstance(found, Access)
+        conversation = locked[conversation_id] = found.conversation
+        # The row is locked (see repository.lock_for_send): these seqs are ours, gap-free.
+        first = conversation.last_seq + 1
+        last_seqs[conversation_id] = first + len(indexes) - 1
+        for seq, i in enumerate(indexes, start=first):
             r = requests[i]
             row = {
                 "id": new_id(),
-                "tenant_id": tenant_id,
+                "tenant_id": conversation.tenant_id,
                 "conversation_id": conversation_id,
                 "seq": seq,
                 "kind": r.kind,
@@ -165,10 +164,15 @@ async def do_send_messages(
             if r.principal.user_id:
                 read_pointers[(conversation_id, r.principal.user_id)] = seq
     if rows:
+        await repository.set_last_seqs(tx.session, last_seqs, now=tx.now)
         await repository.insert_messages(tx.session, rows)
         await repository.advance_read(
             tx.session, [(c, u, s) for (c, u), s in read_pointers.items()]
         )
+        # Keep the loaded conversations in step with their rows without another UPDATE.
+        for conversation_id, last in last_seqs.items():
+            set_committed_value(locked[conversation_id], "last_seq", last)
+            set_committed_value(locked[conversation_id], "last_activity_at", tx.now)
 
     for duplicate, original in duplicate_of.items():
         results[duplicate] = results[original]
