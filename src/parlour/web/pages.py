@@ -1,12 +1,301 @@
-"""Server-rendered pages (issue 3 fills these in)."""
+"""Server-rendered pages: login, the customer's conversations and chat room, the agent inbox
+and the admin console. Each page resolves the viewer from the cookie, reads through the same
+services as the API, and hands its data to one small script as JSON."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from parlour.auth import directory
+from parlour.auth.principal import Principal
+from parlour.auth.routes import client_ip, token_response
+from parlour.auth.service import authenticate, get_tenant, get_tenant_by_slug, principal_for
+from parlour.auth.tokens import COOKIE_NAME
+from parlour.conversations import service as conversations
+from parlour.conversations.schemas import ConversationRead
+from parlour.core.errors import AppError, NotFound
+from parlour.deps import RuntimeDep
+from parlour.messages import service as messages
+from parlour.models.conversation import Status
+from parlour.models.user import Role
+from parlour.runtime import Runtime
+from parlour.web.navigation import home_for, login_redirect, page_principal, safe_next
+from parlour.web.render import STATIC, StaticAssets, build_templates, render
+
+router = APIRouter(include_in_schema=False)
+
+# How much history a chat page carries; older messages load as the reader scrolls up.
+FIRST_PAGE = 50
+LIST_LIMIT = 100
 
 
 def install_pages(app: FastAPI) -> None:
-    @app.get("/", include_in_schema=False)
-    async def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    """Mount the pages and their static files on the app."""
+    app.state.templates = build_templates()
+    app.mount("/static", StaticAssets(directory=STATIC), name="static")
+    app.include_router(router)
+
+
+def _me(principal: Principal) -> dict[str, Any]:
+    return {"id": principal.user_id, "role": principal.role, "display_name": principal.display_name}
+
+
+def _dump(views: list[ConversationRead]) -> list[dict[str, Any]]:
+    return [v.model_dump(mode="json") for v in views]
+
+
+async def _staff_label(runtime: Runtime, principal: Principal) -> str:
+    async with runtime.uow(write=False) as tx:
+        tenant = await get_tenant(tx.session, principal.tenant_id)
+    return str(tenant.setting("staff_label"))
+
+
+def _error_page(
+    request: Request, principal: Principal | None, *, status: int, heading: str, text: str
+) -> Response:
+    return render(
+        request,
+        "error.html",
+        title=heading,
+        principal=principal,
+        status_code=status,
+        code=status,
+        heading=heading,
+        text=text,
+        home=home_for(principal) if principal else "/login",
+    )
+
+
+def _not_found(request: Request, principal: Principal | None) -> Response:
+    # The same page for a conversation that is missing and one the viewer may not see.
+    return _error_page(
+        request,
+        principal,
+        status=404,
+        heading="Not found",
+        text="There is nothing here, or it is not yours to see.",
+    )
+
+
+def _staff_only(request: Request, principal: Principal, who: str) -> Response:
+    return _error_page(
+        request, principal, status=403, heading="Not for you", text=f"This page is for {who}."
+    )
+
+
+@router.get("/")
+async def home(request: Request, runtime: RuntimeDep) -> Response:
+    principal = await page_principal(request, runtime)
+    if principal is None:
+        return login_redirect(request)
+    return RedirectResponse(home_for(principal), status_code=303)
+
+
+def _from_elsewhere(request: Request) -> bool:
+    """Whether a form was posted by another site's page (login and logout CSRF)."""
+    origin = request.headers.get("origin")
+    return origin is not None and origin.partition("://")[2] != request.headers.get("host", "")
+
+
+def _cross_site(request: Request) -> Response:
+    return _error_page(
+        request, None, status=403, heading="Not allowed", text="Use the form on this site."
+    )
+
+
+def _login_form(
+    request: Request, *, next: str | None, tenant: str | None, email: str = "", error: str = ""
+) -> Response:
+    return render(
+        request,
+        "login.html",
+        title="Log in",
+        status_code=401 if error else 200,
+        next=next or "",
+        tenant=tenant or "",
+        email=email,
+        error=error,
+    )
+
+
+@router.get("/login")
+async def login_page(
+    request: Request, runtime: RuntimeDep, next: str | None = None, tenant: str | None = None
+) -> Response:
+    target = safe_next(next)
+    principal = await page_principal(request, runtime)
+    if principal is not None:
+        return RedirectResponse(target or home_for(principal), status_code=303)
+    return _login_form(request, next=target, tenant=tenant)
+
+
+@router.post("/login")
+async def login_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+    tenant: Annotated[str | None, Form(max_length=64)] = None,
+) -> Response:
+    """The login form: the same checks and cookie as POST /api/v1/auth/login, then back."""
+    if _from_elsewhere(request):
+        return _cross_site(request)
+    target = safe_next(next)
+    try:
+        runtime.limiter.hit(
+            f"login:{client_ip(request)}", limit=runtime.settings.login_rate_per_minute
+        )
+        async with runtime.uow(write=False) as tx:
+            found = await get_tenant_by_slug(tx.session, tenant or None)
+            user = await authenticate(
+                tx.session, tenant_id=found.id, email=email, password=password
+            )
+    except AppError as exc:
+        return _login_form(request, next=target, tenant=tenant, email=email, error=exc.message)
+    response = RedirectResponse(target or home_for(principal_for(user)), status_code=303)
+    token_response(runtime, response, user)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    if _from_elsewhere(request):
+        return _cross_site(request)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE_NAME, path="/")
+    return response
+
+
+@router.get("/conversations")
+async def customer_home(request: Request, runtime: RuntimeDep) -> Response:
+    principal = await page_principal(request, runtime)
+    if principal is None:
+        return login_redirect(request)
+    if principal.role != Role.customer:
+        return RedirectResponse(home_for(principal), status_code=303)
+    async with runtime.uow(write=False) as tx:
+        mine = await conversations.list_conversations(tx, principal, limit=LIST_LIMIT)
+    return render(
+        request,
+        "conversations.html",
+        title="Your conversations",
+        principal=principal,
+        conversations=mine,
+        data={"me": _me(principal)},
+    )
+
+
+@router.post("/conversations")
+async def start_conversation(
+    request: Request,
+    runtime: RuntimeDep,
+    subject: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """A customer opens a support conversation and lands in its chat room."""
+    if _from_elsewhere(request):
+        return _cross_site(request)
+    principal = await page_principal(request, runtime)
+    if principal is None:
+        return login_redirect(request)
+    try:
+        async with runtime.uow() as tx:
+            view = await conversations.do_create_conversation(
+                tx, principal, kind="support", customer_id=None, subject=subject.strip() or None
+            )
+    except AppError as exc:
+        return _error_page(
+            request, principal, status=exc.status, heading="Could not start", text=exc.message
+        )
+    return RedirectResponse(f"/chat/{view.id}", status_code=303)
+
+
+@router.get("/chat/{conversation_id}")
+async def chat_room(conversation_id: str, request: Request, runtime: RuntimeDep) -> Response:
+    principal = await page_principal(request, runtime)
+    if principal is None:
+        return login_redirect(request)
+    try:
+        async with runtime.uow(write=False) as tx:
+            view = await conversations.get_conversation(tx, principal, conversation_id)
+            history = await messages.list_messages(
+                tx, principal, conversation_id=conversation_id, limit=FIRST_PAGE
+            )
+    except NotFound:
+        return _not_found(request, principal)
+    return render(
+        request,
+        "chat.html",
+        title=view.subject or "Conversation",
+        principal=principal,
+        data={
+            "me": _me(principal),
+            "conversation": view.model_dump(mode="json"),
+            "history": history.model_dump(mode="json"),
+            "max_chars": runtime.settings.max_message_chars,
+            "staff_label": await _staff_label(runtime, principal),
+            "back": home_for(principal),
+        },
+    )
+
+
+@router.get("/agent")
+async def agent_inbox(request: Request, runtime: RuntimeDep) -> Response:
+    principal = await page_principal(request, runtime)
+    if principal is None:
+        return login_redirect(request)
+    if not principal.is_staff:
+        return _staff_only(request, principal, "agents")
+    async with runtime.uow(write=False) as tx:
+        mine = await conversations.list_conversations(tx, principal, limit=LIST_LIMIT)
+        queue = await conversations.list_conversations(
+            tx, principal, scope="queue", limit=LIST_LIMIT
+        )
+    return render(
+        request,
+        "agent.html",
+        title="Inbox",
+        principal=principal,
+        data={
+            "me": _me(principal),
+            "mine": _dump(mine),
+            "queue": _dump(queue),
+            "max_chars": runtime.settings.max_message_chars,
+            "staff_label": await _staff_label(runtime, principal),
+        },
+    )
+
+
+@router.get("/admin")
+async def admin_console(request: Request, runtime: RuntimeDep) -> Response:
+    principal = await page_principal(request, runtime)
+    if principal is None:
+        return login_redirect(request)
+    if not principal.is_admin:
+        return _staff_only(request, principal, "admins")
+    async with runtime.uow(write=False) as tx:
+        live = [
+            *await conversations.list_conversations(
+                tx, principal, scope="all", status=Status.waiting, limit=conversations.MAX_LIST
+            ),
+            *await conversations.list_conversations(
+                tx, principal, scope="all", status=Status.active, limit=conversations.MAX_LIST
+            ),
+        ]
+        agents = await directory.list_users(tx.session, principal, role=Role.agent)
+    live.sort(key=lambda c: c.created_at)
+    return render(
+        request,
+        "admin.html",
+        title="Live conversations",
+        principal=principal,
+        data={
+            "me": _me(principal),
+            "conversations": _dump(live),
+            "agents": [{"id": a.id, "display_name": a.display_name} for a in agents],
+            "staff_label": await _staff_label(runtime, principal),
+        },
+    )

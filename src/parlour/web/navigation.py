@@ -1,0 +1,62 @@
+"""Who is looking at a page, where each role belongs, and where a login may send them back."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+
+from parlour.auth.principal import Principal
+from parlour.core.errors import Unauthorized
+from parlour.deps import authenticate_credential, credential_from
+from parlour.models.user import Role
+from parlour.runtime import Runtime
+
+HOME_BY_ROLE: dict[str, str] = {
+    Role.customer: "/conversations",
+    Role.agent: "/agent",
+    Role.admin: "/admin",
+}
+
+
+async def page_principal(request: Request, runtime: Runtime) -> Principal | None:
+    """The signed-in person behind the request's cookie (or token), or None.
+
+    Pages are for people: a service key, an expired token or no credential all mean "log in".
+    """
+    credential, _ = credential_from(request)
+    if not credential:
+        return None
+    try:
+        principal = await authenticate_credential(runtime, credential)
+    except Unauthorized:
+        return None
+    return principal if principal.user_id is not None else None
+
+
+def home_for(principal: Principal) -> str:
+    """The page a role starts on."""
+    return HOME_BY_ROLE.get(principal.role, "/login")
+
+
+def safe_next(value: str | None) -> str | None:
+    """A path on this site to return to after logging in, or None: never another site."""
+    if not value or len(value) > 2000 or not value.startswith("/"):
+        return None
+    # "//host" and "/\host" are read by browsers as another host; control characters are
+    # stripped by them, which can turn a harmless-looking path into one of those.
+    if value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    return value
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """Send a logged-out visitor to the login page, to come back here afterwards."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)

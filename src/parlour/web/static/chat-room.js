@@ -1,0 +1,549 @@
+// One conversation on screen: history (scrolling up loads older messages), live messages,
+// typing, read receipts, the status banner and the composer. Used by the chat page and the
+// agent's inbox pane; the markup comes from the #chat-room-template <template>.
+
+import { api, newClientMsgId } from "./parlour.js";
+import {
+  STATUS_LABEL,
+  el,
+  endedText,
+  fromTemplate,
+  richText,
+  shortTime,
+  withArticle,
+} from "./ui.js";
+
+const PAGE = 50;
+const NEAR_BOTTOM_PX = 80;
+const TYPING_REPEAT_MS = 3000;
+const TYPING_IDLE_MS = 4000;
+const TYPING_SHOWN_MS = 6000;
+const RECONNECTING_GRACE_MS = 800;
+const POSTING_ROLES = new Set(["customer", "agent", "bot"]);
+
+/** How `me` takes part in a conversation: may they post, and may they end it. */
+export function viewerFor(conversation, me) {
+  const part = conversation.participants.find((p) => p.user_id === me.id);
+  const present = Boolean(part && !part.left_at);
+  const posts = present && part.role !== "observer";
+  const mayEnd =
+    me.role === "admin" || (posts && (part.role === "customer" || part.role === "agent"));
+  return { mode: posts ? "participant" : "observer", role: part ? part.role : null, mayEnd };
+}
+
+export class ChatRoom {
+  constructor({ client, me, conversation, staffLabel = "expert", maxChars = 4000, back = null }) {
+    this.client = client;
+    this.me = me;
+    this.id = conversation.id;
+    this.staffLabel = staffLabel;
+    this.back = back;
+    const { root, refs } = fromTemplate("chat-room-template");
+    this.root = root;
+    this.refs = refs;
+    this.refs.input.maxLength = maxChars;
+    this.messages = new Map(); // seq -> message
+    this.items = new Map(); // seq -> <li>
+    this.lastSeq = 0;
+    this.hasMore = false;
+    this.loadingOlder = false;
+    this.buffer = []; // live messages that arrive while the history is loading
+    this.readBy = new Map(); // user id -> last read seq (read receipts)
+    this.readSent = 0;
+    this.typers = new Map(); // user id -> {name, timer}
+    this.typingSentAt = 0;
+    this.typingIdle = null;
+    this.pendingBody = null; // the unsent text and its idempotency key, reused on retry
+    this.pendingId = null;
+    this.sending = false;
+    this.connTimer = null;
+    this.cleanups = [];
+    this.#apply(conversation);
+  }
+
+  /** Put the room into `container`, show `history` (or fetch it), then follow live. */
+  async open(container, history = null) {
+    container.replaceChildren(this.root);
+    this.#bindUi();
+    this.#listen();
+    this.#showConnection(this.client.state);
+    if (!history) {
+      try {
+        history = await api(`/api/v1/conversations/${this.id}/messages?limit=${PAGE}`);
+      } catch (error) {
+        this.#showBanner(`Could not load the conversation: ${error.message}`, "error");
+        return;
+      }
+    }
+    this.hasMore = history.has_more;
+    this.#insert(history.messages);
+    const early = this.buffer;
+    this.buffer = null;
+    this.#insert(early);
+    this.#renderEdge();
+    this.#scrollToBottom();
+    this.client.subscribe(this.id, { afterSeq: this.lastSeq }).catch((error) => {
+      this.#showBanner(`Live updates are unavailable: ${error.message}`, "error");
+    });
+    this.#maybeMarkRead();
+    if (this.viewer.mode === "participant" && this.status !== "ended") this.refs.input.focus();
+  }
+
+  /** Stop listening (the agent pane opens another conversation). */
+  destroy() {
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    clearTimeout(this.connTimer);
+    clearTimeout(this.typingIdle);
+    for (const typer of this.typers.values()) clearTimeout(typer.timer);
+    this.root.remove();
+  }
+
+  // -- conversation state --------------------------------------------------------------------
+
+  #apply(conversation) {
+    this.conversation = conversation;
+    this.status = conversation.status;
+    this.viewer = viewerFor(conversation, this.me);
+    this.names = new Map(conversation.participants.map((p) => [p.user_id, p.display_name]));
+    this.roles = new Map(conversation.participants.map((p) => [p.user_id, p.role]));
+    for (const p of conversation.participants) this.#noteRead(p.user_id, p.last_read_seq);
+    this.#renderHeader();
+    this.#renderBanner();
+    this.#renderComposer();
+    this.#renderReceipt();
+  }
+
+  #renderHeader() {
+    const c = this.conversation;
+    const { refs } = this;
+    refs.title.textContent = c.subject || "Support conversation";
+    refs.status.textContent = STATUS_LABEL[c.status] || c.status;
+    refs.status.className = `pill pill-${c.status}`;
+    const agents = c.participants.filter((p) => p.role === "agent" && !p.left_at);
+    const customer = c.participants.find((p) => p.role === "customer");
+    if (this.me.role === "customer") {
+      refs.meta.textContent = agents.length
+        ? `With ${agents.map((p) => p.display_name).join(", ")}`
+        : `Waiting for ${withArticle(this.staffLabel)}`;
+    } else {
+      const parts = [customer ? customer.display_name : "Customer", c.kind];
+      if (agents.length) parts.push(`with ${agents.map((p) => p.display_name).join(", ")}`);
+      refs.meta.textContent = parts.join(" · ");
+    }
+    refs.end.hidden = !(this.viewer.mayEnd && c.status !== "ended");
+    if (this.back) {
+      refs.back.hidden = false;
+      refs.back.href = this.back.href;
+      refs["back-text"].textContent = this.back.text;
+    }
+  }
+
+  #renderBanner() {
+    const c = this.conversation;
+    if (c.status === "ended") {
+      const why = endedText(c, { me: this.me.id, staffLabel: this.staffLabel, names: this.names });
+      this.#showBanner(`This conversation has ended. ${why}`, "ended");
+    } else if (this.viewer.mode === "observer") {
+      this.#showBanner("You are observing. This conversation is read-only.", "observing");
+    } else if (c.status === "waiting") {
+      this.#showBanner(`Waiting for ${withArticle(this.staffLabel)} to join…`, "waiting");
+    } else {
+      this.refs.banner.hidden = true;
+    }
+  }
+
+  #showBanner(text, kind) {
+    const { banner } = this.refs;
+    banner.textContent = text;
+    banner.className = `banner banner-${kind}`;
+    banner.hidden = false;
+  }
+
+  #renderComposer() {
+    const { refs } = this;
+    if (this.viewer.mode !== "participant") {
+      refs.composer.remove();
+      return;
+    }
+    const ended = this.status === "ended";
+    refs.input.disabled = ended;
+    refs.send.disabled = ended || this.sending;
+    refs.input.placeholder = ended ? "This conversation has ended" : "Write a message…";
+    refs.hint.hidden = ended;
+    if (ended) this.#hideError();
+  }
+
+  // -- messages ------------------------------------------------------------------------------
+
+  #insert(messages) {
+    const atBottom = this.#nearBottom();
+    let incoming = false;
+    for (const m of messages) {
+      if (this.messages.has(m.seq)) continue;
+      this.messages.set(m.seq, m);
+      const li = this.#renderMessage(m);
+      this.items.set(m.seq, li);
+      this.#place(li, m.seq);
+      if (m.seq > this.lastSeq) {
+        this.lastSeq = m.seq;
+        if (m.sender_id && m.sender_id !== this.me.id) {
+          incoming = true;
+          this.#stopShowingTyper(m.sender_id);
+        }
+      }
+      if (m.sender_id) this.#noteRead(m.sender_id, m.seq); // a sender has read up to here
+    }
+    this.#renderReceipt();
+    return { atBottom, incoming };
+  }
+
+  // Keep the list in seq order whatever order messages arrive in.
+  #place(li, seq) {
+    const { list } = this.refs;
+    let after = list.lastElementChild;
+    while (after && Number(after.dataset.seq) > seq) after = after.previousElementSibling;
+    if (after) after.after(li);
+    else list.prepend(li);
+    this.#group(li);
+    if (li.nextElementSibling) this.#group(li.nextElementSibling);
+  }
+
+  // Consecutive messages from one sender share one name label.
+  #group(li) {
+    const prev = li.previousElementSibling;
+    const same = prev && li.dataset.sender && prev.dataset.sender === li.dataset.sender;
+    li.classList.toggle("msg-continued", Boolean(same));
+  }
+
+  #renderMessage(m) {
+    const system = m.kind === "system" || !m.sender_id;
+    const own = !system && m.sender_id === this.me.id;
+    const li = el("li", { cls: `msg ${system ? "msg-system" : own ? "msg-own" : "msg-other"}` });
+    li.dataset.seq = String(m.seq);
+    const time = el("time", { text: shortTime(m.created_at), attrs: { datetime: m.created_at } });
+    if (system) {
+      li.append(el("p", { cls: "msg-body" }, [richText(m.body)]), time);
+      return li;
+    }
+    li.dataset.sender = m.sender_id;
+    const author = own ? "You" : this.names.get(m.sender_id) || "Former participant";
+    li.append(
+      el("span", { cls: own ? "msg-author visually-hidden" : "msg-author", text: author }),
+      el("div", { cls: "msg-bubble" }, [el("p", { cls: "msg-body" }, [richText(m.body)])]),
+      el("span", { cls: "msg-meta" }, [time]),
+    );
+    return li;
+  }
+
+  #live(message) {
+    if (this.buffer) {
+      this.buffer.push(message);
+      return;
+    }
+    const own = message.sender_id === this.me.id;
+    const { atBottom, incoming } = this.#insert([message]);
+    if (own || atBottom) this.#scrollToBottom();
+    else if (incoming) this.refs.jump.hidden = false;
+    if (incoming) {
+      const who = this.names.get(message.sender_id) || "Someone";
+      this.refs.announce.textContent = `${who}: ${message.body.slice(0, 200)}`;
+    }
+    this.#maybeMarkRead();
+  }
+
+  async #loadOlder() {
+    if (this.loadingOlder || !this.hasMore || this.messages.size === 0) return;
+    this.loadingOlder = true;
+    this.#renderEdge();
+    const oldest = Math.min(...this.messages.keys());
+    const { scroll } = this.refs;
+    try {
+      const page = await api(
+        `/api/v1/conversations/${this.id}/messages?before_seq=${oldest}&limit=${PAGE}`,
+      );
+      const fromBottom = scroll.scrollHeight - scroll.scrollTop;
+      this.hasMore = page.has_more;
+      this.#insert(page.messages);
+      scroll.scrollTop = scroll.scrollHeight - fromBottom; // keep the reader's place
+    } catch (error) {
+      this.refs.edge.textContent = `Could not load earlier messages: ${error.message}`;
+      this.loadingOlder = false;
+      return;
+    }
+    this.loadingOlder = false;
+    this.#renderEdge();
+    if (this.hasMore && scroll.scrollTop < NEAR_BOTTOM_PX) this.#loadOlder();
+  }
+
+  #renderEdge() {
+    const { edge } = this.refs;
+    if (this.loadingOlder) {
+      edge.textContent = "Loading earlier messages…";
+    } else if (this.hasMore) {
+      const button = el("button", { cls: "btn btn-quiet btn-small", text: "Load earlier messages" });
+      button.type = "button";
+      button.addEventListener("click", () => this.#loadOlder());
+      edge.replaceChildren(button);
+    } else {
+      edge.textContent = "This is the start of the conversation.";
+    }
+  }
+
+  // -- read receipts -------------------------------------------------------------------------
+
+  #noteRead(userId, seq) {
+    if ((this.readBy.get(userId) || 0) < seq) this.readBy.set(userId, seq);
+  }
+
+  // "Seen" under my newest message that someone else taking part has read.
+  #renderReceipt() {
+    if (!this.refs) return;
+    let seen = 0;
+    for (const [userId, seq] of this.readBy) {
+      if (userId !== this.me.id && POSTING_ROLES.has(this.roles.get(userId))) {
+        seen = Math.max(seen, seq);
+      }
+    }
+    let target = null;
+    for (let li = this.refs.list.lastElementChild; li; li = li.previousElementSibling) {
+      if (li.classList.contains("msg-own") && Number(li.dataset.seq) <= seen) {
+        target = li;
+        break;
+      }
+    }
+    const current = this.refs.list.querySelector(".msg-seen");
+    if (current && current.closest("li") === target) return;
+    if (current) current.remove();
+    if (target) target.querySelector(".msg-meta").append(el("span", { cls: "msg-seen", text: "Seen" }));
+  }
+
+  #maybeMarkRead() {
+    if (!this.viewer.role || document.visibilityState !== "visible") return;
+    if (this.lastSeq <= this.readSent || !this.client.isOpen || !this.#nearBottom()) return;
+    this.readSent = this.lastSeq;
+    this.client.markRead(this.id, this.lastSeq);
+  }
+
+  // -- typing --------------------------------------------------------------------------------
+
+  #typed() {
+    if (this.viewer.mode !== "participant" || this.status === "ended") return;
+    const now = Date.now();
+    if (now - this.typingSentAt > TYPING_REPEAT_MS) {
+      this.typingSentAt = now;
+      this.client.typing(this.id, true);
+    }
+    clearTimeout(this.typingIdle);
+    this.typingIdle = setTimeout(() => this.#stopTyping(), TYPING_IDLE_MS);
+  }
+
+  #stopTyping() {
+    clearTimeout(this.typingIdle);
+    if (this.typingSentAt) {
+      this.typingSentAt = 0;
+      this.client.typing(this.id, false);
+    }
+  }
+
+  #someoneTyping(frame) {
+    if (frame.user_id === this.me.id) return;
+    this.#stopShowingTyper(frame.user_id);
+    if (frame.active) {
+      const timer = setTimeout(() => this.#stopShowingTyper(frame.user_id), TYPING_SHOWN_MS);
+      const name = frame.display_name || this.names.get(frame.user_id) || "Someone";
+      this.typers.set(frame.user_id, { name, timer });
+    }
+    this.#renderTyping();
+  }
+
+  #stopShowingTyper(userId) {
+    const typer = this.typers.get(userId);
+    if (!typer) return;
+    clearTimeout(typer.timer);
+    this.typers.delete(userId);
+    this.#renderTyping();
+  }
+
+  #renderTyping() {
+    const names = [...this.typers.values()].map((t) => t.name);
+    this.refs.typing.textContent =
+      names.length === 0
+        ? ""
+        : names.length === 1
+          ? `${names[0]} is typing…`
+          : `${names.slice(0, -1).join(", ")} and ${names.at(-1)} are typing…`;
+  }
+
+  // -- sending -------------------------------------------------------------------------------
+
+  async #submit() {
+    const { input, send } = this.refs;
+    if (this.sending || this.viewer.mode !== "participant" || this.status === "ended") return;
+    const body = input.value;
+    if (!body.trim()) return;
+    if (body !== this.pendingBody) {
+      // A new text is a new message; the same text again is a retry with the same key.
+      this.pendingBody = body;
+      this.pendingId = newClientMsgId();
+    }
+    this.sending = true;
+    send.disabled = true;
+    send.textContent = "Sending…";
+    this.#hideError();
+    this.#stopTyping();
+    try {
+      const message = await this.client.send(this.id, body, { clientMsgId: this.pendingId });
+      if (input.value === body) {
+        input.value = "";
+        this.#autosize();
+      }
+      this.pendingBody = null;
+      this.pendingId = null;
+      this.#live(message);
+    } catch (error) {
+      this.#showError(`Not sent: ${error.message} Your message is kept here; press Send to try again.`);
+    } finally {
+      this.sending = false;
+      send.textContent = "Send";
+      send.disabled = this.status === "ended";
+    }
+  }
+
+  #showError(text) {
+    this.refs.error.textContent = text;
+    this.refs.error.hidden = false;
+    this.refs.input.setAttribute("aria-invalid", "true");
+  }
+
+  #hideError() {
+    this.refs.error.hidden = true;
+    this.refs.error.textContent = "";
+    this.refs.input.removeAttribute("aria-invalid");
+  }
+
+  #autosize() {
+    if (CSS.supports("field-sizing", "content")) return;
+    const { input } = this.refs;
+    input.style.height = "auto";
+    input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
+  }
+
+  async #end() {
+    const dialog = this.refs["end-dialog"];
+    dialog.returnValue = "";
+    dialog.showModal();
+    const choice = await new Promise((resolve) =>
+      dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true }),
+    );
+    if (choice !== "end") return;
+    try {
+      const view = await api(`/api/v1/conversations/${this.id}/end`, { method: "POST", body: {} });
+      this.#apply(view);
+    } catch (error) {
+      this.#showBanner(`Could not end the conversation: ${error.message}`, "error");
+    }
+  }
+
+  // -- wiring --------------------------------------------------------------------------------
+
+  #bindUi() {
+    const { refs } = this;
+    refs.composer.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.#submit();
+    });
+    refs.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.#submit();
+      }
+    });
+    refs.input.addEventListener("input", () => {
+      this.#autosize();
+      this.#typed();
+    });
+    refs.input.addEventListener("blur", () => this.#stopTyping());
+    refs.end.addEventListener("click", () => this.#end());
+    refs.jump.addEventListener("click", () => this.#scrollToBottom());
+    let queued = false;
+    refs.scroll.addEventListener("scroll", () => {
+      if (queued) return;
+      queued = true;
+      requestAnimationFrame(() => {
+        queued = false;
+        if (this.#nearBottom()) refs.jump.hidden = true;
+        if (refs.scroll.scrollTop < NEAR_BOTTOM_PX) this.#loadOlder();
+        this.#maybeMarkRead();
+      });
+    });
+    const observer = new IntersectionObserver(
+      (entries) => entries.some((e) => e.isIntersecting) && this.#loadOlder(),
+      { root: refs.scroll, rootMargin: "200px 0px 0px 0px" },
+    );
+    observer.observe(refs.edge);
+    this.cleanups.push(() => observer.disconnect());
+    const onVisible = () => this.#maybeMarkRead();
+    document.addEventListener("visibilitychange", onVisible);
+    this.cleanups.push(() => document.removeEventListener("visibilitychange", onVisible));
+  }
+
+  #listen() {
+    const on = (type, handler) => {
+      this.client.addEventListener(type, handler);
+      this.cleanups.push(() => this.client.removeEventListener(type, handler));
+    };
+    const mine = (handler) => (event) => {
+      if (event.detail.conversation_id === this.id) handler(event.detail);
+    };
+    on("message", mine((frame) => this.#live(frame.message)));
+    on("typing", mine((frame) => this.#someoneTyping(frame)));
+    on(
+      "read",
+      mine((frame) => {
+        this.#noteRead(frame.user_id, frame.seq);
+        this.#renderReceipt();
+      }),
+    );
+    on("conversation", (event) => {
+      if (event.detail.conversation.id === this.id) this.#apply(event.detail.conversation);
+    });
+    on("state", (event) => this.#showConnection(event.detail.state));
+    on("ready", () => this.#maybeMarkRead());
+    on("unauthorized", () => {
+      this.#showBanner("Your session has ended. Log in again to keep chatting.", "error");
+    });
+  }
+
+  #showConnection(state) {
+    const { conn } = this.refs;
+    const down = state !== "open" && state !== "idle";
+    if (down && state !== "closed" && (this.connTimer || conn.textContent)) return;
+    clearTimeout(this.connTimer);
+    this.connTimer = null;
+    if (!down) {
+      conn.textContent = "";
+      conn.className = "conn";
+    } else if (state === "closed") {
+      conn.textContent = "Offline";
+      conn.className = "conn conn-down";
+    } else {
+      // Brief blips stay silent; a real outage shows.
+      this.connTimer = setTimeout(() => {
+        this.connTimer = null;
+        conn.textContent = "Reconnecting…";
+        conn.className = "conn conn-down";
+      }, RECONNECTING_GRACE_MS);
+    }
+  }
+
+  #nearBottom() {
+    const { scroll } = this.refs;
+    return scroll.scrollHeight - scroll.scrollTop - scroll.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  #scrollToBottom() {
+    const { scroll, jump } = this.refs;
+    scroll.scrollTop = scroll.scrollHeight;
+    jump.hidden = true;
+  }
+}
