@@ -46,8 +46,10 @@ lint: install-test
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 
+# The realtime benchmark (docs/benchmarks.md); e.g. make bench BENCH_ARGS="--backend sqlite".
+BENCH_ARGS ?=
 bench: install-test
-	$(PY) -m bench.realtime_bench
+	$(PY) -m bench.realtime_bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
