@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response, status
 from parlour.auth import service
 from parlour.auth.schemas import GuestIn, LoginIn, MeOut, TokenOut, UserRead
 from parlour.auth.tokens import COOKIE_NAME, issue_token
+from parlour.core.http import error_responses
 from parlour.deps import PrincipalDep, RuntimeDep
 from parlour.models.user import User
 from parlour.runtime import Runtime
@@ -41,7 +42,7 @@ def token_response(runtime: Runtime, response: Response, user: User) -> TokenOut
     return TokenOut(access_token=token, expires_in=ttl, user=UserRead.model_validate(user))
 
 
-@router.post("/login", response_model=TokenOut, responses={401: {}, 429: {}})
+@router.post("/login", response_model=TokenOut, responses=error_responses(400, 401, 413, 422, 429))
 async def login(
     body: LoginIn, request: Request, response: Response, runtime: RuntimeDep
 ) -> TokenOut:
@@ -59,7 +60,12 @@ async def login(
     return token_response(runtime, response, user)
 
 
-@router.post("/guest", response_model=TokenOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/guest",
+    response_model=TokenOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(400, 404, 413, 422, 429),
+)
 async def guest(
     body: GuestIn, request: Request, response: Response, runtime: RuntimeDep
 ) -> TokenOut:
@@ -85,7 +91,7 @@ async def logout(response: Response) -> Response:
     return response
 
 
-@me_router.get("/me", response_model=MeOut)
+@me_router.get("/me", response_model=MeOut, responses=error_responses(401))
 async def me(principal: PrincipalDep, runtime: RuntimeDep) -> MeOut:
     """Who the caller is."""
     user = None

@@ -16,12 +16,13 @@ from parlour.conversations.schemas import (
     ReadIn,
     ReadState,
 )
+from parlour.core.http import error_responses
 from parlour.deps import ConversationIdPath, PrincipalDep, RuntimeDep
 from parlour.models.conversation import Status
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
-ERRORS: dict[int | str, dict[str, object]] = {401: {}, 403: {}, 404: {}, 409: {}, 422: {}}
+ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422)
 
 
 @router.post(

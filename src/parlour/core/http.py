@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parlour.core.errors import AppError
+from parlour.core.schemas import ErrorResponse
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,27 @@ HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
 }
+
+
+ERROR_DESCRIPTIONS = {
+    400: "The request cannot be processed (a rule of the domain or an unreadable body).",
+    401: "Authentication is required or the credential is invalid.",
+    403: "The caller knows the resource but may not do this.",
+    404: "Not found, or not the caller's to see.",
+    409: "The request conflicts with the current state (e.g. `conversation_ended`).",
+    413: "The request or the message is too large.",
+    422: "The input does not match the schema.",
+    429: "Too many requests.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the errors an operation may answer, each an ErrorResponse body
+    (422 included: it replaces FastAPI's default, which is not what the API sends)."""
+    return {
+        status: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[status]}
+        for status in statuses
+    }
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -6,11 +6,27 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+# What the published schema says of every free string: no NUL (see `InputModel._no_nul`).
+NO_NUL_PATTERN = r"^[^\x00]*$"
+
+
+def _document_no_nul(schema: dict[str, Any]) -> None:
+    for prop in schema.get("properties", {}).values():
+        for option in [prop, *prop.get("anyOf", [])]:
+            free = not {"pattern", "enum", "const"} & set(option)
+            if option.get("type") == "string" and free:
+                option["pattern"] = NO_NUL_PATTERN
+
 
 class InputModel(BaseModel):
     """Request bodies: unknown fields are an error, strings are stripped, types are strict."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        strict=True,
+        json_schema_extra=_document_no_nul,
+    )
 
     @field_validator("*")
     @classmethod

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from parlour.core.http import error_responses
 from parlour.deps import ConversationIdPath, PrincipalDep, RuntimeDep
 from parlour.messages import service
 from parlour.messages.schemas import MessageCreate, MessagePage, MessageRead
@@ -15,15 +16,7 @@ router = APIRouter(prefix="/conversations", tags=["messages"])
 # `seq` is a 32-bit column: a bigger bound cannot match and would fail the query itself.
 MAX_SEQ = 2**31 - 1
 
-ERRORS: dict[int | str, dict[str, object]] = {
-    401: {},
-    403: {},
-    404: {},
-    409: {},
-    413: {},
-    422: {},
-    429: {},
-}
+ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 429)
 
 
 @router.get("/{conversation_id}/messages", response_model=MessagePage, responses=ERRORS)
