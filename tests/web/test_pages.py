@@ -13,6 +13,7 @@ from parlour.auth.tokens import COOKIE_NAME
 from parlour.messages.service import do_send_message
 from parlour.runtime import Runtime
 from parlour.web.navigation import safe_next
+from parlour.web.render import content_security_policy
 from tests.factories import PASSWORD, make_conversation, make_user, token_for
 
 PAGE_DATA = re.compile(r'<script type="application/json" id="page-data">(.*?)</script>', re.S)
@@ -119,6 +120,25 @@ async def test_chat_page_has_a_strict_policy_and_data_that_cannot_break_out(
     data = json.loads(found.group(1))
     assert data["history"]["messages"][-1]["body"] == body
     assert data["me"]["id"] == customer.user_id
+
+
+@pytest.mark.parametrize(
+    ("host", "websocket"),
+    [
+        ("127.0.0.1:8000", "ws://127.0.0.1:8000 wss://127.0.0.1:8000"),
+        ("[::1]:8000", "ws://[::1]:8000 wss://[::1]:8000"),
+        ("chat.example.com", "ws://chat.example.com wss://chat.example.com"),
+    ],
+)
+def test_the_policy_names_the_pages_own_websocket(host: str, websocket: str) -> None:
+    assert f"connect-src 'self' {websocket}" in content_security_policy(host)
+
+
+@pytest.mark.parametrize("host", ["evil; script-src *", "a b", "x\n", ""])
+def test_a_strange_host_header_cannot_loosen_the_policy(host: str) -> None:
+    policy = content_security_policy(host)
+    assert policy.endswith("connect-src 'self'")
+    assert policy.count("script-src") == 1
 
 
 async def test_login_form_sets_the_cookie_and_returns_to_next(

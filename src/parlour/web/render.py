@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -20,28 +21,34 @@ STATIC = HERE / "static"
 
 # Scripts only from this site and never inline: message text can never become code. Page data
 # travels in <script type="application/json">, which is data, not script.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+POLICY = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+]
 PAGE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
     # Pages carry the viewer's conversations: never kept by shared caches or the back button.
     "Cache-Control": "no-store",
 }
+HOST = re.compile(r"(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
+def content_security_policy(host: str) -> str:
+    """The policy for a page served to `host`: the WebSocket is named explicitly, since older
+    browsers do not count ws:// and wss:// as 'self'."""
+    connect = "connect-src 'self'"
+    if HOST.fullmatch(host):
+        connect += f" ws://{host} wss://{host}"
+    return "; ".join([*POLICY, connect])
 
 
 @cache
@@ -95,4 +102,8 @@ def render(
         path=request.url.path,
         **context,
     )
-    return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
+    headers = {
+        **PAGE_HEADERS,
+        "Content-Security-Policy": content_security_policy(request.headers.get("host", "")),
+    }
+    return HTMLResponse(html, status_code=status_code, headers=headers)

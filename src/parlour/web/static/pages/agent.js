@@ -103,6 +103,7 @@ function render(entry) {
   refs.unread.textContent = String(count);
   refs.unread.setAttribute("aria-label", `${count} unread`);
   refs.join.hidden = entry.bucket !== "queue";
+  refs.join.setAttribute("aria-label", `Join ${refs.name.textContent}: ${refs.subject.textContent}`);
   if (entry.bucket === "queue") {
     refs.link.removeAttribute("href");
   } else {
