@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from parlour.auth import directory
 from parlour.auth.schemas import UserRead
+from parlour.core.http import error_responses
 from parlour.core.schemas import OutputModel
 from parlour.deps import PrincipalDep, RuntimeDep
 from parlour.models.user import Role
@@ -19,7 +20,7 @@ class UserPage(OutputModel):
     users: list[UserRead]
 
 
-@router.get("", response_model=UserPage, responses={401: {}, 403: {}})
+@router.get("", response_model=UserPage, responses=error_responses(400, 401, 403, 422))
 async def list_users(
     principal: PrincipalDep,
     runtime: RuntimeDep,
