@@ -3,10 +3,12 @@ that stays text, and no message lost across a reload or a dropped connection."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from parlour.models.user import Role
 from tests.e2e.conftest import World
@@ -214,4 +216,46 @@ def test_scrolling_up_loads_the_whole_history(world: World) -> None:
         scroller.evaluate("el => { el.scrollTop = 0 }")
         expect(items).not_to_have_count(shown)
     expect(casey.get_by_text("This is the start of the conversation.")).to_be_visible()
+    assert_whole(casey, world, customer, conversation.id)
+
+
+def test_a_lost_ack_keeps_the_text_and_the_retry_stores_it_once(world: World) -> None:
+    customer = world.user(Role.customer, "Casey Customer")
+    agent = world.user(Role.agent, "Alex Expert")
+    conversation = world.conversation(customer, agent=agent, subject="Flaky line")
+    casey = world.context(customer).new_page()
+    dropped: list[str] = []
+
+    def cut_before_the_first_ack(page_side: WebSocketRoute) -> None:
+        server_side = page_side.connect_to_server()
+
+        def from_server(frame: str | bytes) -> None:
+            if not dropped and isinstance(frame, str) and json.loads(frame)["type"] == "ack":
+                # The message is stored, but the connection dies before the browser hears so.
+                dropped.append(frame)
+                page_side.close(code=4000, reason="cut by the test")
+                server_side.close()
+                return
+            page_side.send(frame)
+
+        server_side.on_message(from_server)
+
+    casey.route_web_socket(re.compile(r".*/api/v1/realtime$"), cut_before_the_first_ack)
+    casey.goto(f"{world.server.url}/chat/{conversation.id}")
+    composer(casey).fill("did this arrive?")
+    composer(casey).press("Enter")
+    expect(casey.get_by_role("alert")).to_contain_text("Not sent")
+    expect(composer(casey)).to_have_value("did this arrive?")
+    assert len(dropped) == 1
+
+    # It was stored; sending again (same client_msg_id) returns it instead of a second copy.
+    casey.get_by_role("button", name="Send", exact=True).click()
+    expect(composer(casey)).to_have_value("")
+    expect(casey.get_by_role("alert")).to_be_hidden()
+    expect(casey.locator(ITEMS).filter(has_text="did this arrive?")).to_have_count(1)
+    stored = [
+        m for m in world.history(customer, conversation.id) if m["body"] == "did this arrive?"
+    ]
+    assert len(stored) == 1
+    assert stored[0]["client_msg_id"] == json.loads(dropped[0])["client_msg_id"]
     assert_whole(casey, world, customer, conversation.id)

@@ -170,12 +170,8 @@ export class ParlourClient extends EventTarget {
    * (after commit); rejects with an ApiError on an error, a timeout or a lost connection.
    * Retrying with the same `clientMsgId` can never store the message twice.
    */
-  send(conversationId, body, { clientMsgId = newClientMsgId() } = {}) {
-    if (!this.isOpen) {
-      return Promise.reject(
-        new ApiError(0, "offline", "You are offline, so the message was not sent."),
-      );
-    }
+  async send(conversationId, body, { clientMsgId = newClientMsgId() } = {}) {
+    if (!this.isOpen) await this.#whenOpen(this.ackTimeoutMs);
     const ref = `s${this.nextRef++}`;
     const result = this.#expect(ref, this.ackTimeoutMs, "The server did not confirm in time.");
     this.#write({
@@ -313,6 +309,27 @@ export class ParlourClient extends EventTarget {
 
   #emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  // A connection on its way up is worth a short wait; a browser that is offline is not.
+  #whenOpen(timeoutMs) {
+    if (this.isOpen) return Promise.resolve();
+    if (this.state === "closed" || this.state === "idle" || navigator.onLine === false) {
+      return Promise.reject(
+        new ApiError(0, "offline", "You are offline, so the message was not sent."),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.removeEventListener("ready", ready);
+        reject(new ApiError(0, "offline", "Could not reach the server, so the message was not sent."));
+      }, timeoutMs);
+      const ready = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.addEventListener("ready", ready, { once: true });
+    });
   }
 
   // -- requests that wait for an answer ------------------------------------------------------
