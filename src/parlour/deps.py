@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from parlour.auth.principal import Principal
@@ -52,7 +53,32 @@ async def authenticate_credential(runtime: Runtime, credential: str | None) -> P
     return principal
 
 
-async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+# The three ways to present a credential, declared for the OpenAPI document; `credential_from`
+# (shared with the WebSocket) reads them, so these never refuse anything themselves.
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    description="An access token from login or guest sign-up, or a service API key (`pk_...`).",
+    auto_error=False,
+)
+API_KEY = APIKeyHeader(
+    name="X-API-Key", scheme_name="apiKey", description="A service API key.", auto_error=False
+)
+COOKIE = APIKeyCookie(
+    name=COOKIE_NAME,
+    scheme_name="cookie",
+    description="The HttpOnly cookie set by login (web pages).",
+    auto_error=False,
+)
+
+
+async def get_principal(
+    request: Request,
+    runtime: RuntimeDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+    _api_key: Annotated[str | None, Security(API_KEY)],
+    _cookie: Annotated[str | None, Security(COOKIE)],
+) -> Principal:
+    """The caller, from whichever credential the request carries."""
     credential, _ = credential_from(request)
     return await authenticate_credential(runtime, credential)
 
