@@ -10,6 +10,7 @@ import pytest
 
 from parlour.auth.service import get_user
 from parlour.auth.tokens import COOKIE_NAME
+from parlour.demo import DEMO_PASSWORD, load_demo
 from parlour.messages.service import do_send_message
 from parlour.runtime import Runtime
 from parlour.web.navigation import safe_next
@@ -188,3 +189,17 @@ async def test_static_files_are_served_revalidated(client: httpx.AsyncClient) ->
     assert response.status_code == 200
     assert "javascript" in response.headers["content-type"]
     assert response.headers["cache-control"] == "no-cache"
+
+
+async def test_login_page_offers_the_demo_accounts_only_when_they_exist(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    assert "Trying it out?" not in (await client.get("/login")).text
+    await load_demo(runtime)
+    page = (await client.get("/login", params={"next": "/chat/x"})).text
+    assert "Trying it out?" in page
+    emails = re.findall(r'name="email" value="([^"]+)"', page)
+    assert emails == ["customer@example.com", "agent@example.com", "admin@example.com"]
+    form = {"email": "agent@example.com", "password": DEMO_PASSWORD, "next": "/agent"}
+    response = await client.post("/login", data=form)
+    assert (response.status_code, response.headers["location"]) == (303, "/agent")

@@ -22,6 +22,7 @@ from parlour.messages import service as messages
 from parlour.models.conversation import Status
 from parlour.models.user import Role
 from parlour.runtime import Runtime
+from parlour.web.demo_hint import demo_logins
 from parlour.web.navigation import home_for, login_redirect, page_principal, safe_next
 from parlour.web.render import STATIC, StaticAssets, build_templates, render
 
@@ -106,18 +107,28 @@ def _cross_site(request: Request) -> Response:
     )
 
 
-def _login_form(
-    request: Request, *, next: str | None, tenant: str | None, email: str = "", error: str = ""
+async def _login_form(
+    request: Request,
+    runtime: Runtime,
+    *,
+    next: str | None,
+    tenant: str | None,
+    email: str = "",
+    error: str = "",
+    status: int = 200,
 ) -> Response:
+    async with runtime.uow(write=False) as tx:
+        demo = await demo_logins(tx.session, tenant=tenant)
     return render(
         request,
         "login.html",
         title="Log in",
-        status_code=401 if error else 200,
+        status_code=status,
         next=next or "",
         tenant=tenant or "",
         email=email,
         error=error,
+        demo=demo,
     )
 
 
@@ -129,7 +140,7 @@ async def login_page(
     principal = await page_principal(request, runtime)
     if principal is not None:
         return RedirectResponse(target or home_for(principal), status_code=303)
-    return _login_form(request, next=target, tenant=tenant)
+    return await _login_form(request, runtime, next=target, tenant=tenant)
 
 
 @router.post("/login")
@@ -155,7 +166,15 @@ async def login_submit(
                 tx.session, tenant_id=found.id, email=email, password=password
             )
     except AppError as exc:
-        return _login_form(request, next=target, tenant=tenant, email=email, error=exc.message)
+        return await _login_form(
+            request,
+            runtime,
+            next=target,
+            tenant=tenant,
+            email=email,
+            error=exc.message,
+            status=exc.status,
+        )
     response = RedirectResponse(target or home_for(principal_for(user)), status_code=303)
     token_response(runtime, response, user)
     return response
