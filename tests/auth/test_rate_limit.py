@@ -6,6 +6,8 @@ import httpx
 import pytest
 
 from parlour.config import Settings
+from parlour.core.clock import FrozenClock
+from parlour.core.ratelimit import RateLimiter
 from parlour.runtime import Runtime
 from tests.api.support import assert_error
 from tests.factories import PASSWORD, make_tenant, make_user
@@ -14,6 +16,13 @@ from tests.factories import PASSWORD, make_tenant, make_user
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"login_rate_per_minute": 3, "guest_rate_per_minute": 2})
+
+
+@pytest.fixture(autouse=True)
+def frozen_window(runtime: Runtime) -> None:
+    """Windows are per clock minute: a frozen clock keeps a minute boundary from resetting the
+    count half way through a test."""
+    runtime.limiter = RateLimiter(FrozenClock())
 
 
 async def test_login_is_limited_then_429_rate_limited(
