@@ -17,6 +17,7 @@ from parlour.auth.tokens import COOKIE_NAME
 from parlour.conversations import service as conversations
 from parlour.conversations.schemas import ConversationRead
 from parlour.core.errors import AppError, NotFound
+from parlour.core.uow import UnitOfWork
 from parlour.deps import RuntimeDep
 from parlour.messages import service as messages
 from parlour.models.conversation import Status
@@ -48,9 +49,9 @@ def _dump(views: list[ConversationRead]) -> list[dict[str, Any]]:
     return [v.model_dump(mode="json") for v in views]
 
 
-async def _staff_label(runtime: Runtime, principal: Principal) -> str:
-    async with runtime.uow(write=False) as tx:
-        tenant = await get_tenant(tx.session, principal.tenant_id)
+async def _staff_label(tx: UnitOfWork, principal: Principal) -> str:
+    """What the tenant calls its staff ("expert", "mechanic", ...)."""
+    tenant = await get_tenant(tx.session, principal.tenant_id)
     return str(tenant.setting("staff_label"))
 
 
@@ -243,6 +244,7 @@ async def chat_room(conversation_id: str, request: Request, runtime: RuntimeDep)
             history = await messages.list_messages(
                 tx, principal, conversation_id=conversation_id, limit=FIRST_PAGE
             )
+            label = await _staff_label(tx, principal)
     except NotFound:
         return _not_found(request, principal)
     return render(
@@ -255,7 +257,7 @@ async def chat_room(conversation_id: str, request: Request, runtime: RuntimeDep)
             "conversation": view.model_dump(mode="json"),
             "history": history.model_dump(mode="json"),
             "max_chars": runtime.settings.max_message_chars,
-            "staff_label": await _staff_label(runtime, principal),
+            "staff_label": label,
             "back": home_for(principal),
         },
     )
@@ -273,6 +275,7 @@ async def agent_inbox(request: Request, runtime: RuntimeDep) -> Response:
         queue = await conversations.list_conversations(
             tx, principal, scope="queue", limit=LIST_LIMIT
         )
+        label = await _staff_label(tx, principal)
     return render(
         request,
         "agent.html",
@@ -283,7 +286,7 @@ async def agent_inbox(request: Request, runtime: RuntimeDep) -> Response:
             "mine": _dump(mine),
             "queue": _dump(queue),
             "max_chars": runtime.settings.max_message_chars,
-            "staff_label": await _staff_label(runtime, principal),
+            "staff_label": label,
         },
     )
 
@@ -305,6 +308,7 @@ async def admin_console(request: Request, runtime: RuntimeDep) -> Response:
             ),
         ]
         agents = await directory.list_users(tx.session, principal, role=Role.agent)
+        label = await _staff_label(tx, principal)
     live.sort(key=lambda c: c.created_at)
     return render(
         request,
@@ -315,6 +319,6 @@ async def admin_console(request: Request, runtime: RuntimeDep) -> Response:
             "me": _me(principal),
             "conversations": _dump(live),
             "agents": [{"id": a.id, "display_name": a.display_name} for a in agents],
-            "staff_label": await _staff_label(runtime, principal),
+            "staff_label": label,
         },
     )
