@@ -21,3 +21,10 @@ async def test_a_wrong_method_is_405_and_says_which_are_allowed(client: httpx.As
     assert_error(shared, 405)
     allowed = {m.strip() for m in shared.headers.get("allow", "").split(",")} - {""}
     assert allowed and allowed <= {"GET", "HEAD", "POST"}, shared.headers
+
+
+async def test_a_401_names_the_scheme_to_authenticate_with(client: httpx.AsyncClient) -> None:
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+        response = await client.get("/api/v1/me", headers=headers)
+        assert_error(response, 401)
+        assert response.headers.get("www-authenticate", "").startswith("Bearer"), response.headers

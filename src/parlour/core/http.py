@@ -73,7 +73,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message)
+        # HTTP asks every 401 to name the scheme that would work.
+        headers = {"WWW-Authenticate": 'Bearer realm="parlour"'} if exc.status == 401 else None
+        return error_response(exc.status, exc.code, exc.message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
