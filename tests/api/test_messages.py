@@ -116,17 +116,24 @@ async def test_history_pages_forward_and_back(
     assert seen == everything
 
 
-@pytest.mark.parametrize(
-    "params",
-    [{"limit": 0}, {"limit": 201}, {"after_seq": -1}, {"before_seq": 0}, {"limit": "many"}],
-)
+BAD_PAGING: list[dict[str, Any]] = [
+    {"limit": 0},
+    {"limit": 201},
+    {"after_seq": -1},
+    {"before_seq": 0},
+    {"limit": "many"},
+]
+
+
 async def test_history_refuses_bad_paging(
-    client: httpx.AsyncClient, world: World, cid: str, params: dict[str, Any]
+    client: httpx.AsyncClient, world: World, cid: str
 ) -> None:
-    response = await client.get(
-        f"{BASE}/{cid}/messages", params=params, headers=world.headers["customer"]
-    )
-    assert_error(response, 422)
+    for params in BAD_PAGING:
+        response = await client.get(
+            f"{BASE}/{cid}/messages", params=params, headers=world.headers["customer"]
+        )
+        assert response.status_code == 422, params
+        assert_error(response, 422)
 
 
 async def test_an_ended_conversation_refuses_messages(
