@@ -155,22 +155,18 @@ async def test_serve_refuses_an_outdated_schema(empty: Place) -> None:
 
 
 async def test_create_user_and_api_key_work_against_the_api(migrated: Place) -> None:
-    user, key, weak, bad_role = await asyncio.gather(
+    user, key = await asyncio.gather(
         migrated.run(
             "create-user", "abe@example.com", "--role", "agent", "--name", "Abe",
             "--password", "agent-password",
         ),
         migrated.run("create-api-key", "crm"),
-        migrated.run("create-user", "weak@example.com", "--password", "short"),
-        migrated.run("create-user", "x@example.com", "--role", "king", "--password", "long-enough"),
     )  # fmt: skip
     assert user.code == 0, user.text
     assert "created agent abe@example.com" in user.out
     assert key.code == 0, key.text
     raw_key = key.out.strip().splitlines()[-1]
     assert raw_key.startswith("pk_"), key.out
-    assert weak.code == 1 and "8 characters" in weak.err, weak.text
-    assert bad_role.code != 0 and "role" in bad_role.err, bad_role.text
 
     duplicate = await migrated.run(
         "create-user", "ABE@example.com", "--password", "another-password"
