@@ -67,7 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--ramp",
         default="1500,2000,3000,4000,5000",
         help="rates for the ramp after the run, comma-separated; stops at the first step "
-        f"with p99 delivery > {P99_LIMIT_MS:.0f} ms or < {MIN_DELIVERED:.0%} delivered "
+        f"with p99 delivery > {P99_LIMIT_MS:.0f} ms or < {MIN_DELIVERED * 100:.0f}%% delivered "
         "('' for none)",
     )
     parser.add_argument("--ramp-seconds", type=float, default=5, help="length of a step (5)")
@@ -274,7 +274,6 @@ def main(argv: list[str] | None = None) -> int:
             reports.append(asyncio.run(run_backend(backend, args)))
         except BackendUnavailable as exc:
             skipped.append(f"{backend}: skipped, {exc}")
-            print(skipped[-1], flush=True)
     print()
     print(report.text(reports, skipped))
     if args.markdown:
