@@ -203,7 +203,7 @@ async def test_retried_client_msg_id_makes_no_duplicate(
             "message_too_long",
         ),
         ('{"type": "send", "conversation_id": "C", "body": "   ", "ref": "r"}', "empty_message"),
-        ('{"type": "send", "conversation_id": "C", "body": "a\\u0000b", "ref": "r"}', "invalid_frame"),
+        ('{"type":"send","conversation_id":"C","body":"\\u0000","ref":"r"}', "invalid_frame"),
         ('{"type": "subscribe", "conversation_id": "C\\u0000", "ref": "r"}', "invalid_frame"),
     ],
 )
