@@ -89,7 +89,7 @@ async def test_resubscribe_after_disconnect_gets_every_message_once_in_order(
     while len(received) < conv.last_seq + 10:
         frame = await reader.until(lambda f: f["type"] == "message")
         received.append(frame["message"]["seq"])
-    await reader.close()
+    reader.drop()
     await sending
     reader = await RealtimeClient.connect(shared_server.ws_url, token_for(runtime, customer))
     received += [m["seq"] for m in await reader.subscribe(conv.id, after_seq=received[-1])]

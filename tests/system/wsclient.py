@@ -66,3 +66,7 @@ class RealtimeClient:
 
     async def close(self) -> None:
         await self.ws.close()
+
+    def drop(self) -> None:
+        """Lose the connection the way a network drop does: no close handshake."""
+        self.ws.transport.abort()
