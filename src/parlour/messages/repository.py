@@ -64,6 +64,9 @@ async def lock_for_send(
     `status` read here stay true until the batch commits; SQLite's writing transactions hold
     the database's write lock from their first statement, which gives the same.
     """
+    # The lock's fresh values overwrite loaded objects (populate_existing), so first write out
+    # anything the caller changed and has not flushed yet (a no-op in the writer's session).
+    await session.flush()
     params = {"conversation_ids": list(conversation_ids), "user_ids": list(user_ids)}
     return [(c, p) for c, p in await session.execute(_LOCK_FOR_SEND, params)]
 
