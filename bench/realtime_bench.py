@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import multiprocessing
 import os
 import platform
@@ -231,9 +232,10 @@ async def run_backend(backend: str, args: argparse.Namespace) -> BackendReport:
             sampler.stop()
             result.server_peak_rss = sampler.peak_rss
             stop_server(server)
-        errors = [line for line in server.log().splitlines() if "Traceback" in line]
-        if errors:
-            print(f"{backend}: the server logged {len(errors)} traceback(s); see its log")
+        log = server.log().splitlines()
+        if any("Traceback" in line for line in log):
+            # The log goes with the temporary folder: show its end now.
+            print(f"{backend}: the server logged errors; the end of its log:", *log[-40:], sep="\n")
         result.baseline = await run_baseline(
             db, rows=max(result.run.delivered, 1), batch=result.run.mean_batch, args=args
         )
@@ -244,7 +246,7 @@ async def run_baseline(
     db: BenchDatabase, *, rows: int, batch: float, args: argparse.Namespace
 ) -> list[BaselineResult]:
     """The raw baseline: one row per transaction, the server's mean batch, and 100 rows."""
-    sizes = sorted({1, max(1, round(batch)), 100})
+    sizes = sorted({1, 1 if math.isnan(batch) else max(1, round(batch)), 100})
     body = "x" * args.body_chars
     cap = args.baseline_seconds
     if db.backend == "sqlite":
