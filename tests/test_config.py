@@ -27,6 +27,8 @@ def test_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
 
 
 def test_environment_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in [k for k in os.environ if k.startswith("PARLOUR_")]:
+        monkeypatch.delenv(key)  # `make test` exports PARLOUR_HOST and PARLOUR_PORT
     env_file = tmp_path / ".env"
     env_file.write_text(
         "PARLOUR_PORT=9123\nPARLOUR_ALLOWED_ORIGINS=https://a.example, https://b.example\n"
