@@ -8,8 +8,11 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from parlour.auth.service import do_ensure_default_tenant, get_tenant_by_slug
 from parlour.config import Settings
 from parlour.core.migrations import schema_status, upgrade
+from parlour.core.uow import UnitOfWork
+from parlour.models.tenant import Tenant
 from parlour.runtime import Runtime, build_runtime
 
 app = typer.Typer(
@@ -32,6 +35,13 @@ def _with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
             await runtime.engine.dispose()
 
     return asyncio.run(main())
+
+
+async def _tenant(tx: UnitOfWork, slug: str | None) -> Tenant:
+    """The tenant a command acts for: by slug, or the default one (created on first use)."""
+    if slug is None:
+        return await do_ensure_default_tenant(tx.session, now=tx.now)
+    return await get_tenant_by_slug(tx.session, slug)
 
 
 @app.command()
@@ -138,7 +148,7 @@ def create_user(
     tenant: Annotated[str | None, typer.Option(help="Tenant slug (default).")] = None,
 ) -> None:
     """Create a user who can log in."""
-    from parlour.auth.service import do_create_user, do_ensure_default_tenant, get_tenant_by_slug
+    from parlour.auth.service import do_create_user
     from parlour.core.errors import AppError
     from parlour.models.user import Role
 
@@ -149,10 +159,7 @@ def create_user(
 
     async def work(rt: Runtime) -> str:
         async with rt.uow() as tx:
-            if tenant is None:
-                found = await do_ensure_default_tenant(tx.session, now=tx.now)
-            else:
-                found = await get_tenant_by_slug(tx.session, tenant)
+            found = await _tenant(tx, tenant)
             user = await do_create_user(
                 tx.session,
                 tenant_id=found.id,
@@ -178,14 +185,11 @@ def create_api_key(
     tenant: Annotated[str | None, typer.Option(help="Tenant slug (default).")] = None,
 ) -> None:
     """Create a service API key for a tenant; the key is printed once."""
-    from parlour.auth.service import do_create_api_key, do_ensure_default_tenant, get_tenant_by_slug
+    from parlour.auth.service import do_create_api_key
 
     async def work(rt: Runtime) -> str:
         async with rt.uow() as tx:
-            if tenant is None:
-                found = await do_ensure_default_tenant(tx.session, now=tx.now)
-            else:
-                found = await get_tenant_by_slug(tx.session, tenant)
+            found = await _tenant(tx, tenant)
             _, raw = await do_create_api_key(tx.session, tenant_id=found.id, name=name, now=tx.now)
             return raw
 
