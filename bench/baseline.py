@@ -92,11 +92,7 @@ def sqlite_baseline(
         sql = f"INSERT INTO messages ({INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
         results = []
         for size in batch_sizes:
-            mode = next(_modes)
-            chunks = [
-                [_sqlite_row(r) for r in chunk]
-                for chunk in _chunks(_rows(targets, rows, mode, body), size)
-            ]
+            chunks = _sqlite_chunks(targets, rows, size, body)
             done, capped = 0, False
             start = time.perf_counter()
             for chunk in chunks:
@@ -130,11 +126,7 @@ async def aiosqlite_baseline(
         sql = f"INSERT INTO messages ({INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
         results = []
         for size in batch_sizes:
-            mode = next(_modes)
-            chunks = [
-                [_sqlite_row(r) for r in chunk]
-                for chunk in _chunks(_rows(targets, rows, mode, body), size)
-            ]
+            chunks = _sqlite_chunks(targets, rows, size, body)
             done, capped = 0, False
             start = time.perf_counter()
             for chunk in chunks:
@@ -190,6 +182,16 @@ async def postgres_baseline(
 _TARGETS_SQL = (
     "SELECT c.tenant_id, c.id, c.customer_id FROM conversations c ORDER BY c.created_at, c.id"
 )
+
+
+def _sqlite_chunks(
+    targets: list[_Target], rows: int, size: int, body: str
+) -> list[list[tuple[Any, ...]]]:
+    """Fresh rows for one SQLite mode, in SQLite's column types, built before timing starts."""
+    mode = next(_modes)
+    return [
+        [_sqlite_row(r) for r in chunk] for chunk in _chunks(_rows(targets, rows, mode, body), size)
+    ]
 
 
 def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
