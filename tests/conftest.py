@@ -26,7 +26,6 @@ PG_URL = os.environ.get(
     "PARLOUR_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
-TABLES = ["messages", "participants", "conversations", "api_keys", "users", "tenants"]
 
 
 def require_service(available: bool, reason: str) -> None:
@@ -89,7 +88,15 @@ async def _truncate(url: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            # Every table the migrations made (a new domain's tables need no list kept here).
+            names = await conn.scalars(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+            tables = ", ".join(f'"{n}"' for n in names)
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     finally:
         await engine.dispose()
 

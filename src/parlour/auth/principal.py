@@ -6,16 +6,33 @@ from dataclasses import dataclass
 
 from parlour.models.user import Role
 
+# The name the system actor signs its system messages with.
+SYSTEM_DISPLAY_NAME = "Parlour"
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """A signed-in user, or a tenant's service API key (`user_id` is None)."""
+    """A signed-in user, a tenant's service API key (`api_key_id`), or the tenant's system
+    actor (`system`): webhooks, the deadline sweep, jobs and bots act as the latter. Neither a
+    key nor the system actor has a `user_id`."""
 
     tenant_id: str
     role: str
     user_id: str | None = None
     api_key_id: str | None = None
     display_name: str = ""
+    system: bool = False
+
+    @classmethod
+    def system_actor(cls, tenant_id: str) -> Principal:
+        """The tenant's system principal (not a user, not an API key)."""
+        return cls(
+            tenant_id=tenant_id, role="system", display_name=SYSTEM_DISPLAY_NAME, system=True
+        )
+
+    @property
+    def is_system(self) -> bool:
+        return self.system
 
     @property
     def is_service(self) -> bool:
@@ -27,9 +44,9 @@ class Principal:
 
     @property
     def is_staff(self) -> bool:
-        """Agents, admins and service keys act for the business."""
-        return self.is_service or self.role in (Role.agent, Role.admin)
+        """Agents, admins, service keys and the system actor act for the business."""
+        return self.is_service or self.system or self.role in (Role.agent, Role.admin)
 
     @property
     def is_customer(self) -> bool:
-        return self.role == Role.customer and not self.is_service
+        return self.role == Role.customer and not self.is_service and not self.system

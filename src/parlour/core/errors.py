@@ -4,7 +4,7 @@
      ├── BadRequest (400)        ├── NotFound (404)
      ├── Unauthorized (401)      ├── Conflict (409) ── ConversationEnded
      ├── Forbidden (403)         ├── PayloadTooLarge (413)
-     └── RateLimited (429)
+     ├── RateLimited (429)       └── Unavailable (503)
 
 Services raise these; the edges turn them into `{"error": {"code", "message"}}` (REST) or an
 `error` frame (WebSocket). Services never raise HTTP exceptions.
@@ -69,6 +69,15 @@ class RateLimited(AppError):
     status = 429
     code = "rate_limited"
     message = "Too many requests; slow down."
+
+
+class Unavailable(AppError):
+    """The server cannot take this now (shutting down, overloaded, the database away); the
+    same request may succeed if retried later."""
+
+    status = 503
+    code = "unavailable"
+    message = "The service is busy or unavailable; try again shortly."
 
 
 def conversation_not_found() -> NotFound:
