@@ -8,7 +8,7 @@ PARLOUR_HOST ?= 127.0.0.1
 PARLOUR_PORT ?= 8000
 export PARLOUR_HOST PARLOUR_PORT
 
-.PHONY: run test lint bench uv venv install install-test browser clean
+.PHONY: run test lint bench uv venv install install-test lock browser clean
 
 uv:
 	@if ! command -v uv >/dev/null 2>&1 && ! python3 -m uv --version >/dev/null 2>&1; then \
@@ -19,11 +19,19 @@ $(PY): | uv
 
 venv: $(PY)
 
+# Installs exactly what uv.lock pins (what CI tested), the project itself editable. --locked
+# refuses a lock that no longer matches pyproject.toml: run `make lock` after changing it.
+# `install` keeps packages it does not need (--inexact), so `make run` after `make test` does
+# not uninstall the test tools.
 install: venv
-	$(UV) pip install --quiet --python $(PY) -e .
+	$(UV) sync --quiet --locked --inexact
 
 install-test: venv
-	$(UV) pip install --quiet --python $(PY) -e '.[test]'
+	$(UV) sync --quiet --locked --extra test
+
+# Re-resolve uv.lock from pyproject.toml (after adding or bumping a dependency); commit both.
+lock: uv
+	$(UV) lock
 
 # Debian's Chromium for the browser tests; never a downloaded browser.
 browser:
