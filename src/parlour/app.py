@@ -19,6 +19,7 @@ from parlour.core.migrations import SchemaOutdated, schema_status
 from parlour.messages.routes import router as messages_router
 from parlour.realtime.gateway import router as realtime_router
 from parlour.runtime import Runtime, build_runtime
+from parlour.tenants.routes import router as tenant_router
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(conversations_router)
     api.include_router(messages_router)
     api.include_router(realtime_router)
+    api.include_router(tenant_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])

@@ -69,6 +69,21 @@ def _signed_in(status: int) -> tuple[int, ...]:
     return (401,) + (status,) * (len(CALLERS) - 1)
 
 
+def _admins(status: int) -> tuple[int, ...]:
+    """Only admins; each acts on its own tenant (no tenant is named in the path)."""
+    return _statuses(
+        anonymous=401,
+        customer=403,
+        other_customer=403,
+        agent=403,
+        other_agent=403,
+        admin=status,
+        foreign_admin=status,
+        foreign_api_key=403,
+        api_key=403,
+    )
+
+
 # Readers: participants, the tenant's admin and key. Everyone else learns nothing (404).
 READERS = _statuses(
     anonymous=401,
@@ -179,6 +194,16 @@ MATRIX: dict[tuple[str, str], Row] = {
         ),
         body=lambda c: {"body": "hello", "client_msg_id": "matrix-1"},
     ),
+    ("GET", "/api/v1/tenant/settings"): Row(_admins(200), mutates=False),
+    ("PATCH", "/api/v1/tenant/settings"): Row(
+        _admins(200), body=lambda c: {"announce_observers": True}, mutates=False
+    ),
+    ("GET", "/api/v1/tenant/secrets"): Row(_admins(200), mutates=False),
+    ("PUT", "/api/v1/tenant/secrets/{name}"): Row(
+        _admins(200), body=lambda c: {"value": "sk_test_matrix"}, mutates=False
+    ),
+    # Runs after the PUT row, which set the secret for both admins' tenants.
+    ("DELETE", "/api/v1/tenant/secrets/{name}"): Row(_admins(204), mutates=False),
 }
 
 
@@ -229,7 +254,7 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
             else:
                 cid = shared
             cell = Cell(world=world, conversation_id=cid, login_email=login_email)
-            url = path.replace("{conversation_id}", cid)
+            url = path.replace("{conversation_id}", cid).replace("{name}", "stripe_secret_key")
             kwargs: dict[str, Any] = {"headers": world.headers[caller]}
             if row.body is not None:
                 kwargs["json"] = row.body(cell)

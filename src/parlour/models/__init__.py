@@ -3,6 +3,7 @@
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.message import Message
 from parlour.models.tenant import Tenant
+from parlour.models.tenant_secret import TenantSecret
 from parlour.models.user import ApiKey, User
 
-__all__ = ["ApiKey", "Conversation", "Message", "Participant", "Tenant", "User"]
+__all__ = ["ApiKey", "Conversation", "Message", "Participant", "Tenant", "TenantSecret", "User"]

@@ -9,18 +9,9 @@ from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parlour.core.db import Base, UTCDateTime
+from parlour.models.tenant_settings import TenantSettings
 
 DEFAULT_TENANT_SLUG = "default"
-
-# What a tenant may change about how its conversations behave; merged over these defaults.
-DEFAULT_TENANT_SETTINGS: dict[str, Any] = {
-    # Conversation kinds a customer may open for itself (others are opened by staff or payment).
-    "customer_conversation_kinds": ["support"],
-    # Whether participants are told when an admin starts observing a conversation.
-    "announce_observers": True,
-    # What the tenant calls its staff ("expert", "mechanic", "volunteer", "agent").
-    "staff_label": "expert",
-}
 
 
 class Tenant(Base):
@@ -29,9 +20,18 @@ class Tenant(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The settings an admin changed (JSON); read them typed, defaults filled in, through
+    # `typed_settings` (the schema is `TenantSettings`).
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+    @property
+    def typed_settings(self) -> TenantSettings:
+        """The tenant's settings, typed, with defaults for what it never changed."""
+        return TenantSettings.from_stored(self.settings)
+
     def setting(self, key: str) -> Any:
-        """A tenant setting, or its default."""
-        return (self.settings or {}).get(key, DEFAULT_TENANT_SETTINGS[key])
+        """One setting by name, or its default (an unknown name is a KeyError)."""
+        if key not in TenantSettings.model_fields:
+            raise KeyError(key)
+        return getattr(self.typed_settings, key)

@@ -1,0 +1,69 @@
+"""The typed schema of a tenant's settings (stored as JSON in `tenants.settings`).
+
+This class is the one place a setting is declared: a field here is a setting, with its type,
+its limits, its default and its description, and it is at once readable by every service
+(`tenant.typed_settings.<field>`), shown and validated by `GET/PATCH /api/v1/tenant/settings`,
+and documented in the OpenAPI schema. A domain that needs a setting (appointment grace hours,
+an agent's default capacity, ...) adds a field with a default here and nothing else; tenants
+that never set it get the default, and a later change of the default reaches them too, because
+the row stores only what an admin changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+log = logging.getLogger(__name__)
+
+# A conversation kind, as `POST /conversations` accepts it.
+ConversationKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+# A short label shown on pages: printable, one line, never empty.
+Label = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+
+
+class TenantSettings(BaseModel):
+    """What a tenant may change about how its conversations behave."""
+
+    # Strict and closed: a wrong type or an unknown key is an error, never coerced or kept.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, validate_default=True)
+
+    customer_conversation_kinds: list[ConversationKind] = Field(
+        default_factory=lambda: ["support"],
+        max_length=32,
+        description="Conversation kinds a customer may open for itself (others are opened by "
+        "staff or by a payment).",
+    )
+    announce_observers: bool = Field(
+        default=True,
+        description="Whether participants are told when an admin starts observing a conversation.",
+    )
+    staff_label: Label = Field(
+        default="expert",
+        description='What the tenant calls its staff ("expert", "mechanic", "volunteer", ...).',
+    )
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any] | None) -> TenantSettings:
+        """The settings a row holds, read leniently: a key this version no longer knows, or a
+        value it can no longer read, falls back to the default (and is logged) instead of
+        making every request that reads the settings fail."""
+        known = {k: v for k, v in (stored or {}).items() if k in cls.model_fields}
+        try:
+            return cls.model_validate(known)
+        except ValidationError as exc:
+            bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+            log.warning("tenant settings %s are unreadable; using their defaults", sorted(bad))
+            return cls.model_validate({k: v for k, v in known.items() if k not in bad})
+
+    def overrides(self) -> dict[str, Any]:
+        """What to store: only the settings that were given, as JSON values."""
+        return self.model_dump(mode="json", exclude_unset=True)
