@@ -16,7 +16,7 @@ from parlour.conversations.schemas import ConversationRead, ParticipantRead, Rea
 from parlour.core.errors import BadRequest, ConversationEnded, Forbidden, conversation_not_found
 from parlour.core.ids import new_id
 from parlour.core.uow import UnitOfWork
-from parlour.messages import repository as message_repository
+from parlour.messages import service as message_service
 from parlour.messages.schemas import MessageRead
 from parlour.messages.service import do_append_system_message
 from parlour.models.conversation import (
@@ -39,7 +39,7 @@ async def conversation_views(
     """Conversations as the viewer sees them: participants, unread count and last message."""
     ids = [c.id for c in conversations]
     participants = await repository.participants_with_names(tx.session, ids)
-    last = await message_repository.last_messages(tx.session, conversations)
+    last = await message_service.last_messages(tx, conversations)
     views = []
     for c in conversations:
         parts = participants.get(c.id, [])

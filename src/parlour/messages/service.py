@@ -16,7 +16,7 @@ from parlour.core.uow import UnitOfWork
 from parlour.messages import repository
 from parlour.messages.schemas import MessagePage, MessageRead
 from parlour.models.conversation import Conversation, Participant
-from parlour.models.message import MessageKind
+from parlour.models.message import Message, MessageKind
 from parlour.realtime.envelopes import message_event
 
 MAX_PAGE = 200
@@ -243,3 +243,9 @@ async def list_messages(
         tx.session, conversation_id, after_seq=after_seq, before_seq=before_seq, limit=limit
     )
     return MessagePage(messages=[MessageRead.model_validate(m) for m in rows], has_more=more)
+
+
+async def last_messages(tx: UnitOfWork, conversations: list[Conversation]) -> dict[str, Message]:
+    """The newest message of each conversation, in one query, for views of conversations the
+    caller was already allowed to see (no access check of its own)."""
+    return await repository.last_messages(tx.session, conversations)
