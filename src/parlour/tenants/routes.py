@@ -18,7 +18,7 @@ from parlour.tenants.schemas import (
 
 router = APIRouter(prefix="/tenant", tags=["tenant"])
 
-ERRORS = error_responses(401, 403, 404, 422)
+ERRORS = error_responses(400, 401, 403, 404, 422)
 
 
 @router.get("/settings", response_model=TenantSettings, responses=ERRORS)
