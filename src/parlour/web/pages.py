@@ -26,6 +26,7 @@ from parlour.runtime import Runtime
 from parlour.web.demo_hint import demo_logins
 from parlour.web.navigation import home_for, login_redirect, page_principal, safe_next
 from parlour.web.render import STATIC, StaticAssets, build_templates, render
+from parlour.web.settings_page import router as settings_router
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,6 +40,7 @@ def install_pages(app: FastAPI) -> None:
     app.state.templates = build_templates()
     app.mount("/static", StaticAssets(directory=STATIC), name="static")
     app.include_router(router)
+    app.include_router(settings_router)
 
 
 def _me(principal: Principal) -> dict[str, Any]:
