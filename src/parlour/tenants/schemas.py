@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import ConfigDict, Field, create_model
+from pydantic import Field, create_model
 
 from parlour.core.schemas import InputModel, OutputModel
 from parlour.models.tenant_settings import TenantSettings
@@ -65,8 +65,6 @@ class SecretWrite(InputModel):
 
 class SecretRead(OutputModel):
     """A secret's presence, never its value."""
-
-    model_config = ConfigDict(from_attributes=False)
 
     name: SecretName
     description: str

@@ -46,7 +46,7 @@ class SecretUnreadable(AppError):
 
 
 def _require_admin(principal: Principal) -> None:
-    if not principal.is_admin or principal.is_system:
+    if not principal.is_admin:
         raise Forbidden("Only the tenant's admins manage its settings and secrets.")
 
 
