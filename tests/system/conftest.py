@@ -58,7 +58,8 @@ def start_server(settings: Settings, log_path: Path, **extra_env: str) -> LiveSe
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    # Generous: on a loaded 2-core machine importing the app alone has taken 15 s.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {log_path.read_text()}")
