@@ -283,3 +283,22 @@ async def test_stopping_puts_a_running_job_back(settings: Settings, clock: Froze
     assert (back.status, back.attempts, back.lease_owner) == ("queued", 1, None)
     assert back.run_at == clock.now()
     assert back.last_error == "interrupted: the node stopped while it ran"
+
+
+async def test_stopping_right_after_a_commit_woke_the_worker_does_not_hang(
+    settings: Settings,
+) -> None:
+    # The wake-up and the cancellation arrive together (a few loop turns apart). With
+    # asyncio.wait_for around the wake-up, Python 3.11 can swallow that cancellation and stop()
+    # then waits for ever: the fuzz test's seeding hung so. A guard; the timing here is luck's.
+    for turns in range(6):
+        node = build_runtime(settings)
+        await node.start()
+        try:
+            await asyncio.sleep(0.05)
+            async with node.uow() as tx:
+                await tx.enqueue("test.nobody", {}, key=f"k{turns}")
+            for _ in range(turns):
+                await asyncio.sleep(0)
+        finally:
+            await asyncio.wait_for(node.stop(), 5)

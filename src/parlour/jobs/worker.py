@@ -97,8 +97,11 @@ class JobWorker:
         while True:
             self._wake.clear()
             await self.run_once()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
+            # arrives as the event is set, and `stop()` would wait for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
 
     async def run_once(self) -> int:
         """Claim what is due (up to the free slots) and start it; how many were started."""
@@ -163,9 +166,8 @@ class JobWorker:
         outcome: BaseException | None = None
         try:
             try:
-                await asyncio.wait_for(
-                    job.registration.handler(job.context), job.registration.timeout_seconds
-                )
+                async with asyncio.timeout(job.registration.timeout_seconds):
+                    await job.registration.handler(job.context)
             except asyncio.CancelledError:
                 await self._release(job)
                 raise
