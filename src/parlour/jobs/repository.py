@@ -185,6 +185,21 @@ async def finish_failed(
     )
 
 
+async def release(session: AsyncSession, claim: Claim, *, now: datetime, error: str) -> bool:
+    """Put a held job back in the queue, due now, without counting the interrupted attempt (it
+    did not fail: the node stopped)."""
+    return await _update_held(
+        session,
+        claim,
+        status=JobStatus.queued,
+        attempts=claim.attempt - 1,
+        last_error=error,
+        run_at=now,
+        lease_until=None,
+        lease_owner=None,
+    )
+
+
 async def mark_abandoned(session: AsyncSession, job: Job, *, now: datetime, error: str) -> None:
     """A locked job whose last allowed attempt never finished (its worker died): failed, not
     run again, so a job that kills its worker cannot kill every worker in turn."""

@@ -244,12 +244,11 @@ class JobWorker:
         """Put an interrupted job back in the queue (the node is stopping)."""
         try:
             async with self._rt.uow() as tx:
-                await repository.finish_retry(
+                await repository.release(
                     tx.session,
                     job.claim,
+                    now=tx.now,
                     error="interrupted: the node stopped while it ran",
-                    run_at=tx.now,
-                    max_attempts=job.registration.max_attempts,
                 )
         except Exception:
             log.exception("releasing job %s failed; its lease will run out", job.claim.job_id)
