@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     login_rate_per_minute: int = 20
     guest_rate_per_minute: int = 30
     send_rate_per_minute: int = 600
+    # Durable jobs (docs/architecture/jobs.md): run a worker on this node, how many jobs it runs
+    # at once, how long a claim holds before another worker may take the job over, how often it
+    # looks for due jobs, and how long stopping waits for running jobs before putting them back.
+    job_worker: bool = True
+    job_concurrency: int = Field(default=4, ge=1, le=256)
+    job_lease_seconds: float = Field(default=60.0, gt=0)
+    job_poll_seconds: float = Field(default=1.0, gt=0)
+    job_shutdown_seconds: float = Field(default=10.0, ge=0)
     # Check the schema is current at start-up (tests that build it themselves may turn it off).
     check_schema_on_start: bool = True
     log_level: str = "info"

@@ -11,6 +11,10 @@ from parlour.core.clock import Clock, SystemClock
 from parlour.core.db import create_engine, session_factory
 from parlour.core.ratelimit import RateLimiter
 from parlour.core.uow import UnitOfWork
+from parlour.jobs.queue import JobQueue
+from parlour.jobs.registry import JobRegistry
+from parlour.jobs.registry import handlers as job_handlers
+from parlour.jobs.worker import JobWorker
 from parlour.messages.writer import MessageWriter
 from parlour.realtime.broker import Broker, InProcessBroker
 
@@ -25,6 +29,10 @@ class Runtime:
     secret_key: str
     writer: MessageWriter = field(init=False)
     limiter: RateLimiter = field(init=False)
+    # Job handlers this node runs (the process-wide ones, plus any registered here) and its worker.
+    jobs: JobRegistry = field(init=False)
+    job_worker: JobWorker = field(init=False)
+    job_queue: JobQueue = field(init=False)
 
     def __post_init__(self) -> None:
         self.writer = MessageWriter(
@@ -33,16 +41,24 @@ class Runtime:
             batch_max=self.settings.write_batch_max,
         )
         self.limiter = RateLimiter(self.clock)
+        self.jobs = JobRegistry(parent=job_handlers)
+        self.job_worker = JobWorker(self)
+        self.job_queue = JobQueue(self.jobs, on_commit=self.job_worker.wake)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""
-        return UnitOfWork(self.sessions, publisher=self.broker, clock=self.clock, write=write)
+        return UnitOfWork(
+            self.sessions, publisher=self.broker, clock=self.clock, write=write, jobs=self.job_queue
+        )
 
     async def start(self) -> None:
         await self.broker.start()
         self.writer.start()
+        if self.settings.job_worker:
+            self.job_worker.start()
 
     async def stop(self) -> None:
+        await self.job_worker.stop()
         await self.writer.stop()
         await self.broker.stop()
         await self.engine.dispose()

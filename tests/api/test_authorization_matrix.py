@@ -20,6 +20,7 @@ from parlour.auth.service import get_user
 from parlour.runtime import Runtime
 from tests.api.support import World, assert_error, make_world, row_counts
 from tests.factories import PASSWORD, make_conversation, make_user
+from tests.jobs.support import make_job
 
 CALLERS = (
     "anonymous",
@@ -95,6 +96,19 @@ READERS = _statuses(
     foreign_admin=404,
     foreign_api_key=404,
     api_key=200,
+)
+
+# The tenant's admins only; another tenant's admin learns nothing of its jobs (404).
+JOB_ADMINS = _statuses(
+    anonymous=401,
+    customer=403,
+    other_customer=403,
+    agent=403,
+    other_agent=403,
+    admin=200,
+    foreign_admin=404,
+    foreign_api_key=403,
+    api_key=403,
 )
 
 MATRIX: dict[tuple[str, str], Row] = {
@@ -204,6 +218,23 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     # Runs after the PUT row, which set the secret for both admins' tenants.
     ("DELETE", "/api/v1/tenant/secrets/{name}"): Row(_admins(204), mutates=False),
+    ("GET", "/api/v1/admin/jobs"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=403,
+            agent=403,
+            other_agent=403,
+            admin=200,
+            foreign_admin=200,  # its own tenant's jobs (none of this tenant's: checked below)
+            foreign_api_key=403,
+            api_key=403,
+        ),
+        mutates=False,
+    ),
+    ("GET", "/api/v1/admin/jobs/{job_id}"): Row(JOB_ADMINS, mutates=False),
+    # Retrying a failed job queues it; queued jobs may be retried too, so cells stay independent.
+    ("POST", "/api/v1/admin/jobs/{job_id}/retry"): Row(JOB_ADMINS),
 }
 
 
@@ -245,6 +276,7 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
         login_email = (await get_user(tx.session, login_user, login_user.user_id or "")).email
     assert login_email is not None
     shared = (await make_conversation(runtime, world.customer, agent=world.agent)).id
+    job_id = await make_job(runtime, world.admin.tenant_id, key="matrix")
 
     wrong = []
     for (method, path), row in MATRIX.items():
@@ -254,7 +286,11 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
             else:
                 cid = shared
             cell = Cell(world=world, conversation_id=cid, login_email=login_email)
-            url = path.replace("{conversation_id}", cid).replace("{name}", "stripe_secret_key")
+            url = (
+                path.replace("{conversation_id}", cid)
+                .replace("{name}", "stripe_secret_key")
+                .replace("{job_id}", job_id)
+            )
             kwargs: dict[str, Any] = {"headers": world.headers[caller]}
             if row.body is not None:
                 kwargs["json"] = row.body(cell)
@@ -268,7 +304,7 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
                 assert_error(response, expected)
             elif method == "GET" and READERS[CALLERS.index(caller)] == 404:
                 # Whoever may not read the conversation never sees it or its people in a list.
-                for secret in (cid, world.customer.user_id, world.agent.user_id):
+                for secret in (cid, world.customer.user_id, world.agent.user_id, job_id):
                     assert secret not in response.text, (method, path, caller)
     assert not wrong, "\n".join(wrong)
 

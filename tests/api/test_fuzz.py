@@ -27,6 +27,7 @@ from parlour.config import Settings
 from parlour.runtime import build_runtime
 from tests.api.support import make_api_key, make_world
 from tests.factories import make_conversation
+from tests.jobs.support import make_job
 
 SECRET = "fuzz-secret-key-that-is-long-enough-for-hs256"
 CREDENTIAL_HEADERS = ("Authorization", "X-API-Key", "Cookie")
@@ -44,7 +45,7 @@ FUZZ_CONFIG = schemathesis.Config.from_dict(
 )
 
 
-async def _seed(config: Settings) -> tuple[dict[str, dict[str, str]], list[str]]:
+async def _seed(config: Settings) -> tuple[dict[str, dict[str, str]], list[str], str]:
     rt = build_runtime(config)
     await rt.start()
     try:
@@ -54,7 +55,8 @@ async def _seed(config: Settings) -> tuple[dict[str, dict[str, str]], list[str]]
             (await make_conversation(rt, world.customer, agent=world.agent)).id for _ in range(3)
         ]
         callers = {k: world.headers[k] for k in ("customer", "agent", "admin", "api_key")}
-        return callers, conversations
+        job = await make_job(rt, world.admin.tenant_id, key="fuzz")
+        return callers, conversations, job
     finally:
         await rt.stop()
 
@@ -75,9 +77,9 @@ def seeded(
         guest_rate_per_minute=1_000_000,
         send_rate_per_minute=1_000_000,
     )
-    callers, conversations = asyncio.run(_seed(config))
+    callers, conversations, job = asyncio.run(_seed(config))
     app = create_app(config)
-    yield app, callers, conversations
+    yield app, callers, [*conversations, job]
     # The app's lifespan runs in schemathesis' own event loop thread: end it there.
     schemathesis_asgi.shutdown_lifespans()
 
@@ -135,7 +137,8 @@ def test_api_conforms_to_its_schema(
     path: str,
     mode: GenerationMode,
 ) -> None:
-    _, callers, conversations = seeded
+    _, callers, seeded_ids = seeded
+    conversations, job = seeded_ids[:-1], seeded_ids[-1]
     operation = api_schema[path][method]
 
     strategy = operation.as_strategy(generation_mode=mode)
@@ -157,6 +160,8 @@ def test_api_conforms_to_its_schema(
         aim = mode == GenerationMode.POSITIVE and turn % 3
         if aim and "conversation_id" in (case.path_parameters or {}):
             case.path_parameters["conversation_id"] = conversations[turn % len(conversations)]
+        if aim and "job_id" in (case.path_parameters or {}):
+            case.path_parameters["job_id"] = job
         # Schemathesis fills the declared credentials with junk of its own; mixed with a real
         # one, the request is merely ambiguous. Send only ours: its auth probes then check that
         # no credential, or an invalid one, is refused.

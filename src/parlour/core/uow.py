@@ -3,21 +3,23 @@
 Services receive the unit of work, use its session and clock, and `emit` events; they never
 commit. The events leave (through the publisher) only after the transaction commits, in the
 order they were emitted; a rollback drops them, so nobody is ever told about a row that does
-not exist.
+not exist. Jobs (`enqueue`) are rows in the same transaction: a rollback leaves none.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from parlour.core.clock import Clock
 from parlour.core.db import WRITE_OPTION
 from parlour.core.events import Event, Publisher
+from parlour.core.outbox import EnqueuedJob, JobSink
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +36,15 @@ class UnitOfWork:
         publisher: Publisher,
         clock: Clock,
         write: bool = True,
+        jobs: JobSink | None = None,
     ) -> None:
         self._sessions = sessions
         self._publisher = publisher
         self._clock = clock
         self._write = write
         self.events: list[Event] = []
+        self._jobs = jobs
+        self._enqueued = False
         # One timestamp for everything the unit of work does.
         self.now: datetime = clock.now()
 
@@ -69,12 +74,34 @@ class UnitOfWork:
             await self.session.close()
         if exc_type is None:
             await self.publish_events()
+            if self._enqueued and self._jobs is not None:
+                self._jobs.committed()
         else:
             self.events.clear()
 
     def emit(self, event: Event) -> None:
         """Publish `event` once this unit of work has committed; never if it rolls back."""
         self.events.append(event)
+
+    async def enqueue(
+        self,
+        kind: str,
+        payload: Mapping[str, Any],
+        *,
+        key: str,
+        run_at: datetime | None = None,
+        tenant_id: str | None = None,
+    ) -> EnqueuedJob:
+        """Write a job in this transaction (run after commit, at least once; never if it rolls
+        back). `key` is its idempotency key: the same (tenant, kind, key) again returns the job
+        already there and writes nothing. `tenant_id` None is a node-wide job."""
+        if self._jobs is None or not self._write:
+            raise RuntimeError("this unit of work cannot enqueue jobs (read-only or no job sink)")
+        job = await self._jobs.enqueue(
+            self.session, kind, payload, key=key, tenant_id=tenant_id, run_at=run_at, now=self.now
+        )
+        self._enqueued = True
+        return job
 
     async def publish_events(self) -> None:
         events, self.events = self.events, []

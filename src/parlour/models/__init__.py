@@ -1,9 +1,19 @@
 """Every table, one module per aggregate. Importing this package registers them all."""
 
 from parlour.models.conversation import Conversation, Participant
+from parlour.models.job import Job
 from parlour.models.message import Message
 from parlour.models.tenant import Tenant
 from parlour.models.tenant_secret import TenantSecret
 from parlour.models.user import ApiKey, User
 
-__all__ = ["ApiKey", "Conversation", "Message", "Participant", "Tenant", "TenantSecret", "User"]
+__all__ = [
+    "ApiKey",
+    "Conversation",
+    "Job",
+    "Message",
+    "Participant",
+    "Tenant",
+    "TenantSecret",
+    "User",
+]
