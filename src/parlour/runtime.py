@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from parlour.config import Settings
 from parlour.core.clock import Clock, SystemClock
 from parlour.core.db import create_engine, session_factory
+from parlour.core.domain_events import DomainHooks
 from parlour.core.ratelimit import RateLimiter
 from parlour.core.uow import UnitOfWork
 from parlour.messages.writer import MessageWriter
@@ -25,6 +26,8 @@ class Runtime:
     secret_key: str
     writer: MessageWriter = field(init=False)
     limiter: RateLimiter = field(init=False)
+    # In-process reactions to committed domain events (`hooks.on("conversation.ended", ...)`).
+    hooks: DomainHooks = field(default_factory=DomainHooks)
 
     def __post_init__(self) -> None:
         self.writer = MessageWriter(
@@ -36,7 +39,9 @@ class Runtime:
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""
-        return UnitOfWork(self.sessions, publisher=self.broker, clock=self.clock, write=write)
+        return UnitOfWork(
+            self.sessions, publisher=self.broker, clock=self.clock, write=write, hooks=self.hooks
+        )
 
     async def start(self) -> None:
         await self.broker.start()

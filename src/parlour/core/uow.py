@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from parlour.core.clock import Clock
 from parlour.core.db import WRITE_OPTION
+from parlour.core.domain_events import DomainEvent, DomainHooks
 from parlour.core.events import Event, Publisher
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,15 @@ class UnitOfWork:
         publisher: Publisher,
         clock: Clock,
         write: bool = True,
+        hooks: DomainHooks | None = None,
     ) -> None:
         self._sessions = sessions
+        self._hooks = hooks
         self._publisher = publisher
         self._clock = clock
         self._write = write
         self.events: list[Event] = []
+        self.domain_events: list[DomainEvent] = []
         # One timestamp for everything the unit of work does.
         self.now: datetime = clock.now()
 
@@ -64,17 +68,35 @@ class UnitOfWork:
             # A read-only unit of work just closes: what it loaded stays usable afterwards.
         except BaseException:
             self.events.clear()
+            self.domain_events.clear()
             raise
         finally:
             await self.session.close()
         if exc_type is None:
             await self.publish_events()
+            await self.run_domain_hooks()
         else:
             self.events.clear()
+            self.domain_events.clear()
+
+    @property
+    def writes(self) -> bool:
+        """Whether this unit of work commits what it changes (a read-only one just closes)."""
+        return self._write
 
     def emit(self, event: Event) -> None:
         """Publish `event` once this unit of work has committed; never if it rolls back."""
         self.events.append(event)
+
+    def emit_domain(self, event: DomainEvent) -> None:
+        """Run the node's hooks for `event` once this unit of work has committed; never if it
+        rolls back."""
+        self.domain_events.append(event)
+
+    async def run_domain_hooks(self) -> None:
+        events, self.domain_events = self.domain_events, []
+        if self._hooks is not None and events:
+            await self._hooks.run(events)
 
     async def publish_events(self) -> None:
         events, self.events = self.events, []
