@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -11,7 +13,11 @@ from parlour.core.clock import Clock, SystemClock
 from parlour.core.db import create_engine, session_factory
 from parlour.core.domain_events import DomainHooks
 from parlour.core.ratelimit import RateLimiter
+from parlour.core.supervise import supervise
 from parlour.core.uow import UnitOfWork
+from parlour.deadlines import conversation_expiry
+from parlour.deadlines.registry import DeadlineRegistry
+from parlour.deadlines.sweep import run_forever
 from parlour.messages.writer import MessageWriter
 from parlour.realtime.broker import Broker, InProcessBroker
 
@@ -28,6 +34,9 @@ class Runtime:
     limiter: RateLimiter = field(init=False)
     # In-process reactions to committed domain events (`hooks.on("conversation.ended", ...)`).
     hooks: DomainHooks = field(default_factory=DomainHooks)
+    # What the deadline sweep acts on; domains add theirs with `deadlines.register_deadline`.
+    deadlines: DeadlineRegistry = field(init=False)
+    _sweeper: asyncio.Task[None] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.writer = MessageWriter(
@@ -36,6 +45,8 @@ class Runtime:
             batch_max=self.settings.write_batch_max,
         )
         self.limiter = RateLimiter(self.clock)
+        self.deadlines = DeadlineRegistry()
+        conversation_expiry.register(self.deadlines)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""
@@ -46,8 +57,20 @@ class Runtime:
     async def start(self) -> None:
         await self.broker.start()
         self.writer.start()
+        interval = self.settings.sweep_interval_seconds
+        if interval > 0:
+            batch = self.settings.sweep_batch_size
+            self._sweeper = supervise(
+                "deadline-sweep",
+                lambda: run_forever(self.uow, self.deadlines, interval=interval, batch_size=batch),
+            )
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         await self.writer.stop()
         await self.broker.stop()
         await self.engine.dispose()

@@ -84,6 +84,8 @@ READERS = _statuses(
 
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/openapi.json"): Row(_everyone(200), mutates=False),
+    # No user's credential opens it: only the operator's PARLOUR_CRON_SECRET (tests/deadlines).
+    ("POST", "/api/v1/cron/close-expired"): Row(_everyone(401), mutates=False),
     ("POST", "/api/v1/auth/login"): Row(
         _everyone(200), body=lambda c: {"email": c.login_email, "password": PASSWORD}
     ),
