@@ -60,6 +60,11 @@ def check_can_post(principal: Principal, access: Access) -> None:
     """Raise unless the caller may post into this (readable) conversation now."""
     if principal.is_service:
         raise Forbidden("Service keys read and manage conversations but do not post.")
+    if principal.is_system:
+        raise Forbidden(
+            "The system actor writes system messages; it does not post as a participant.",
+            code="system_actor_not_allowed",
+        )
     part = access.participant
     if part is None or part.left_at is not None or part.role not in POSTING_ROLES:
         raise Forbidden("Observers cannot post in this conversation.", code="not_a_poster")

@@ -498,6 +498,7 @@ async def do_observe(
     """An admin starts observing (read-only). Participants are told if the tenant says so.
     An ended conversation takes no new participants: the admin reads it from outside."""
     access = await _locked_access(tx, principal, conversation_id)
+    _refuse_system(principal, "observe a conversation")
     if not principal.is_admin or principal.user_id is None:
         raise Forbidden("Only admins observe conversations.")
     if access.participant is None and access.conversation.status != Status.ended:
@@ -619,6 +620,7 @@ async def do_mark_read(
 ) -> ReadState:
     """Move the caller's read pointer forward to `seq` and tell the others (read receipts)."""
     access = await access_conversation(tx.session, principal, conversation_id)
+    _refuse_system(principal, "keep a read pointer")
     conversation = access.conversation
     if seq > conversation.last_seq:
         raise BadRequest(
