@@ -73,11 +73,15 @@ async def run_step(rt: Runtime, step: Step, barrier: asyncio.Barrier | None) -> 
         return "ok"
     except AppError as exc:
         return exc.code
+    except Exception as exc:  # a crash (a unique violation, a deadlock) is an outcome too
+        return f"crash: {type(exc).__name__}"
 
 
 async def run_plan(rt: Runtime, steps: list[Step]) -> list[str]:
     barrier = asyncio.Barrier(len(steps))
-    return list(await asyncio.gather(*(run_step(rt, s, barrier) for s in steps)))
+    outcomes = list(await asyncio.gather(*(run_step(rt, s, barrier) for s in steps)))
+    assert not [o for o in outcomes if o.startswith("crash")], outcomes
+    return outcomes
 
 
 async def check_outcome(rt: Runtime, conversation_id: str) -> None:

@@ -6,6 +6,15 @@ write one "ended" message. On PostgreSQL the races also run from two processes.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
 from parlour.auth.principal import Principal
 from parlour.runtime import Runtime
 from tests.api.support import make_member
@@ -13,6 +22,12 @@ from tests.conversations.race_support import Step, check_outcome, run_plan
 from tests.factories import make_conversation, make_tenant
 
 ROUNDS = 4
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pythonpath() -> str:
+    """The tests' root importable in the runner (after any PYTHONPATH the run was given)."""
+    return os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p)
 
 
 async def _cast(rt: Runtime, agents: int = 4) -> tuple[Principal, list[Principal], Principal]:
@@ -56,3 +71,51 @@ async def test_concurrent_end_assign_observe_never_revive(runtime: Runtime) -> N
         outcomes = await run_plan(runtime, steps)
         assert outcomes[:2].count("ok") == 1, outcomes
         await check_outcome(runtime, conv.id)
+
+
+async def test_end_and_join_from_two_processes(
+    runtime: Runtime, db_url: str, tmp_path: Path
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("processes on one SQLite file are serialised by its write lock")
+    customer, agents, admin = await _cast(runtime)
+    conversations = [(await make_conversation(runtime, customer)).id for _ in range(6)]
+    # Each process ends every conversation and has agents join it and the admin assign one.
+    plans = []
+    for half in (agents[:2], agents[2:]):
+        steps = []
+        for cid in conversations:
+            steps += [Step("end", customer, cid), Step("end", admin, cid)]
+            steps += [Step("join", a, cid) for a in half]
+            steps.append(Step("assign", admin, cid, user_id=half[0].user_id))
+        plan = tmp_path / f"plan-{len(plans)}.json"
+        plan.write_text(json.dumps([s.to_json() for s in steps]))
+        plans.append(plan)
+    start_at = str(time.time() + 3)  # time for both processes to import and connect
+    runners = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.conversations.race_runner",
+            db_url,
+            start_at,
+            str(plan),
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": _pythonpath()},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for plan in plans
+    ]
+    ends: dict[str, int] = dict.fromkeys(conversations, 0)
+    for runner in runners:
+        out, err = await asyncio.wait_for(runner.communicate(), timeout=90)
+        assert runner.returncode == 0, err.decode()
+        for line in out.decode().splitlines():
+            result = json.loads(line)
+            assert not result["outcome"].startswith("crash"), result
+            if result["step"]["action"] == "end" and result["outcome"] == "ok":
+                ends[result["step"]["conversation_id"]] += 1
+    assert set(ends.values()) == {1}, ends
+    for cid in conversations:
+        await check_outcome(runtime, cid)

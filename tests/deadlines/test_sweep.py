@@ -39,6 +39,11 @@ START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _pythonpath() -> str:
+    """The tests' root importable in the runner (after any PYTHONPATH the run was given)."""
+    return os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p)
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(START)
@@ -181,7 +186,7 @@ async def test_racing_sweep_processes_close_each_conversation_once(
             now,
             start_at,
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": _pythonpath()},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
