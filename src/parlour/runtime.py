@@ -21,6 +21,9 @@ from parlour.deadlines.sweep import run_forever
 from parlour.messages.writer import MessageWriter
 from parlour.realtime.broker import Broker, InProcessBroker
 
+# How long stopping waits for a sweep pass in progress before cancelling it.
+SWEEP_STOP_SECONDS = 10.0
+
 
 @dataclass
 class Runtime:
@@ -37,6 +40,7 @@ class Runtime:
     # What the deadline sweep acts on; domains add theirs with `deadlines.register_deadline`.
     deadlines: DeadlineRegistry = field(init=False)
     _sweeper: asyncio.Task[None] | None = field(init=False, default=None)
+    _sweep_stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.writer = MessageWriter(
@@ -60,16 +64,24 @@ class Runtime:
         interval = self.settings.sweep_interval_seconds
         if interval > 0:
             batch = self.settings.sweep_batch_size
+            self._sweep_stopping.clear()
             self._sweeper = supervise(
                 "deadline-sweep",
-                lambda: run_forever(self.uow, self.deadlines, interval=interval, batch_size=batch),
+                lambda: run_forever(
+                    self.uow,
+                    self.deadlines,
+                    interval=interval,
+                    batch_size=batch,
+                    stopping=self._sweep_stopping,
+                ),
             )
 
     async def stop(self) -> None:
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            # Let the pass in hand finish (each item is a short transaction); cancel if stuck.
+            self._sweep_stopping.set()
+            with contextlib.suppress(TimeoutError):  # wait_for cancelled it
+                await asyncio.wait_for(self._sweeper, timeout=SWEEP_STOP_SECONDS)
             self._sweeper = None
         await self.writer.stop()
         await self.broker.stop()

@@ -54,7 +54,8 @@ class ConversationCreate(InputModel):
     customer_id: str | None = Field(default=None, max_length=64)
     subject: str | None = Field(default=None, max_length=200)
     # When the deadline sweep ends it (reason `expired`); staff and service keys only.
-    closes_at: Annotated[AwareDatetime, AfterValidator(_utc)] | None = None
+    # (Not strict: the body arrives as parsed JSON, where a time can only be an ISO string.)
+    closes_at: Annotated[AwareDatetime, Field(strict=False), AfterValidator(_utc)] | None = None
 
 
 class ParticipantAdd(InputModel):

@@ -350,7 +350,7 @@ async def _staff_join(
         participant.last_read_seq = conversation.last_seq
         if conversation.status == Status.waiting:
             conversation.status = Status.active
-    _emit_joined(tx, conversation, user.id, role, by)
+    _emit_joined(tx, conversation, user.id, participant.role, by)
     return participant
 
 
@@ -446,13 +446,22 @@ async def do_add_participant(
         raise BadRequest(
             "An agent cannot transfer a conversation to itself.", code="not_transferable"
         )
-    await _staff_join(tx, conversation, user, role=role, by=principal)
-    if role == ParticipantRole.observer:
-        await _announce_observer(tx, conversation, user)
+    existing = await repository.get_participant(tx.session, conversation.id, user.id)
+    # Assigning someone to what they already have changes nothing (and says nothing twice).
+    already = (
+        existing is not None
+        and existing.left_at is None
+        and existing.role in (role, ParticipantRole.agent)
+    )
+    if not already:
+        await _staff_join(tx, conversation, user, role=role, by=principal)
+        if role == ParticipantRole.observer:
+            await _announce_observer(tx, conversation, user)
     if transfer:
         assert access.participant is not None
         await _leave(tx, conversation, access.participant, principal, reason="transfer")
-    await _announce(tx, conversation)
+    if not already or transfer:
+        await _announce(tx, conversation)
     return await _view_for(tx, conversation, principal)
 
 

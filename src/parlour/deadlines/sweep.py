@@ -10,6 +10,7 @@ runtime), `parlour close-expired` and `POST /api/v1/cron/close-expired` all call
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Protocol
 
@@ -46,10 +47,17 @@ async def sweep(uow: UnitsOfWork, registry: DeadlineRegistry, *, batch_size: int
 
 
 async def run_forever(
-    uow: UnitsOfWork, registry: DeadlineRegistry, *, interval: float, batch_size: int
+    uow: UnitsOfWork,
+    registry: DeadlineRegistry,
+    *,
+    interval: float,
+    batch_size: int,
+    stopping: asyncio.Event,
 ) -> None:
-    """Sweep every `interval` seconds (the runtime supervises this: a failed pass, say with the
-    database away, is logged and the loop restarted with backoff)."""
-    while True:
+    """Sweep every `interval` seconds until `stopping` is set (the runtime supervises this: a
+    failed pass, say with the database away, is logged and the loop restarted with backoff).
+    Stopping lets the pass in hand finish rather than cancelling it inside a transaction."""
+    while not stopping.is_set():
         await sweep(uow, registry, batch_size=batch_size)
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=interval)
