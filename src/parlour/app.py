@@ -16,6 +16,7 @@ from parlour.config import Settings
 from parlour.conversations.routes import router as conversations_router
 from parlour.core.http import BodySizeLimit, install_error_handlers
 from parlour.core.migrations import SchemaOutdated, schema_status
+from parlour.deadlines.routes import router as cron_router
 from parlour.jobs.routes import router as jobs_router
 from parlour.messages.routes import router as messages_router
 from parlour.realtime.gateway import router as realtime_router
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(realtime_router)
     api.include_router(tenant_router)
     api.include_router(jobs_router)
+    api.include_router(cron_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])

@@ -201,6 +201,29 @@ def create_api_key(
     typer.echo(raw)
 
 
+@app.command("close-expired")
+def close_expired(
+    batch_size: Annotated[
+        int | None,
+        typer.Option(min=1, help="Most items per deadline in this run (PARLOUR_SWEEP_BATCH_SIZE)."),
+    ] = None,
+) -> None:
+    """Run the deadline sweep once (for an external scheduler): end every conversation past its
+    closes_at, and whatever else is due; prints what it closed. Safe to run on several machines
+    at once and alongside the servers' own sweep."""
+    from parlour.deadlines.sweep import sweep
+
+    async def work(rt: Runtime) -> None:
+        acted = await sweep(
+            rt.uow, rt.deadlines, batch_size=batch_size or rt.settings.sweep_batch_size
+        )
+        for a in acted:
+            typer.echo(f"closed {a.conversation_id} (tenant {a.tenant_id}, {a.outcome})")
+        typer.echo(f"{len(acted)} closed")
+
+    _with_runtime(work)
+
+
 def main() -> None:
     app()
 

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=60.0, gt=0)
     job_poll_seconds: float = Field(default=1.0, gt=0)
     job_shutdown_seconds: float = Field(default=10.0, ge=0)
+    # The deadline sweep: seconds between in-process passes (0 turns the loop off, e.g. when an
+    # external cron runs `parlour close-expired`), and the most items one pass takes per deadline.
+    sweep_interval_seconds: float = Field(default=5.0, ge=0)
+    sweep_batch_size: int = Field(default=100, ge=1, le=10_000)
+    # Bearer secret for POST /api/v1/cron/close-expired; empty turns the endpoint off (401).
+    cron_secret: str = ""
     # Check the schema is current at start-up (tests that build it themselves may turn it off).
     check_schema_on_start: bool = True
     log_level: str = "info"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -9,14 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from parlour.config import Settings
 from parlour.core.clock import Clock, SystemClock
 from parlour.core.db import create_engine, session_factory
+from parlour.core.domain_events import DomainHooks
 from parlour.core.ratelimit import RateLimiter
+from parlour.core.supervise import supervise
 from parlour.core.uow import UnitOfWork
+from parlour.deadlines import conversation_expiry
+from parlour.deadlines.registry import DeadlineRegistry
+from parlour.deadlines.sweep import run_forever
 from parlour.jobs.queue import JobQueue
 from parlour.jobs.registry import JobRegistry
 from parlour.jobs.registry import handlers as job_handlers
 from parlour.jobs.worker import JobWorker
 from parlour.messages.writer import MessageWriter
 from parlour.realtime.broker import Broker, InProcessBroker
+
+# How long stopping waits for a sweep pass in progress before cancelling it.
+SWEEP_STOP_SECONDS = 10.0
 
 
 @dataclass
@@ -33,6 +43,12 @@ class Runtime:
     jobs: JobRegistry = field(init=False)
     job_worker: JobWorker = field(init=False)
     job_queue: JobQueue = field(init=False)
+    # In-process reactions to committed domain events (`hooks.on("conversation.ended", ...)`).
+    hooks: DomainHooks = field(default_factory=DomainHooks)
+    # What the deadline sweep acts on; domains add theirs with `deadlines.register_deadline`.
+    deadlines: DeadlineRegistry = field(init=False)
+    _sweeper: asyncio.Task[None] | None = field(init=False, default=None)
+    _sweep_stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.writer = MessageWriter(
@@ -44,11 +60,18 @@ class Runtime:
         self.jobs = JobRegistry(parent=job_handlers)
         self.job_worker = JobWorker(self)
         self.job_queue = JobQueue(self.jobs, on_commit=self.job_worker.wake)
+        self.deadlines = DeadlineRegistry()
+        conversation_expiry.register(self.deadlines)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""
         return UnitOfWork(
-            self.sessions, publisher=self.broker, clock=self.clock, write=write, jobs=self.job_queue
+            self.sessions,
+            publisher=self.broker,
+            clock=self.clock,
+            write=write,
+            jobs=self.job_queue,
+            hooks=self.hooks,
         )
 
     async def start(self) -> None:
@@ -56,8 +79,28 @@ class Runtime:
         self.writer.start()
         if self.settings.job_worker:
             self.job_worker.start()
+        interval = self.settings.sweep_interval_seconds
+        if interval > 0:
+            batch = self.settings.sweep_batch_size
+            self._sweep_stopping.clear()
+            self._sweeper = supervise(
+                "deadline-sweep",
+                lambda: run_forever(
+                    self.uow,
+                    self.deadlines,
+                    interval=interval,
+                    batch_size=batch,
+                    stopping=self._sweep_stopping,
+                ),
+            )
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            # Let the pass in hand finish (each item is a short transaction); cancel if stuck.
+            self._sweep_stopping.set()
+            with contextlib.suppress(TimeoutError):  # wait_for cancelled it
+                await asyncio.wait_for(self._sweeper, timeout=SWEEP_STOP_SECONDS)
+            self._sweeper = None
         await self.job_worker.stop()
         await self.writer.stop()
         await self.broker.stop()

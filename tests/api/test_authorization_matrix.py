@@ -113,6 +113,8 @@ JOB_ADMINS = _statuses(
 
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/openapi.json"): Row(_everyone(200), mutates=False),
+    # No user's credential opens it: only the operator's PARLOUR_CRON_SECRET (tests/deadlines).
+    ("POST", "/api/v1/cron/close-expired"): Row(_everyone(401), mutates=False),
     ("POST", "/api/v1/auth/login"): Row(
         _everyone(200), body=lambda c: {"email": c.login_email, "password": PASSWORD}
     ),
@@ -160,8 +162,8 @@ MATRIX: dict[tuple[str, str], Row] = {
             customer=403,  # knows the conversation, may not join it
             other_customer=404,
             agent=200,
-            other_agent=200,  # any agent of the tenant may take it
-            admin=200,
+            other_agent=409,  # the agent's conversation is taken (conversation_taken)
+            admin=200,  # an admin may join any open conversation
             foreign_admin=404,
             foreign_api_key=404,
             api_key=403,  # a key is nobody to join as
@@ -185,7 +187,7 @@ MATRIX: dict[tuple[str, str], Row] = {
             anonymous=401,
             customer=403,
             other_customer=404,
-            agent=403,
+            agent=200,  # an agent taking part brings in (or transfers to) another agent
             other_agent=404,
             admin=200,
             foreign_admin=404,

@@ -208,12 +208,17 @@ async def test_join_first_agent_activates_and_customers_cannot_join(
     assert roles == {world.customer.user_id: "customer", world.agent.user_id: "agent"}
     last_seq = joined.json()["last_seq"]
 
-    # Joining again changes nothing; a second agent joins an active conversation.
+    # Joining again changes nothing; a second agent cannot take an active conversation
+    # (an admin assigns it, or its agent transfers it); an admin may join it.
     again = await client.post(f"{BASE}/{cid}/join", headers=world.headers["agent"])
     assert again.json()["last_seq"] == last_seq
+    before = await row_counts(runtime)
     second = await client.post(f"{BASE}/{cid}/join", headers=world.headers["other_agent"])
-    assert second.json()["status"] == "active"
-    assert len(second.json()["participants"]) == 3
+    assert_error(second, 409, "conversation_taken")
+    assert await row_counts(runtime) == before
+    admin = await client.post(f"{BASE}/{cid}/join", headers=world.headers["admin"])
+    assert admin.json()["status"] == "active"
+    assert len(admin.json()["participants"]) == 3
 
     await client.post(f"{BASE}/{cid}/end", headers=world.headers["customer"])
     before = await row_counts(runtime)
@@ -222,16 +227,22 @@ async def test_join_first_agent_activates_and_customers_cannot_join(
     assert await row_counts(runtime) == before
 
 
-async def test_admin_assigns_an_agent_but_agents_may_not_assign(
+async def test_admin_assigns_an_agent_but_agents_may_not_add_observers(
     client: httpx.AsyncClient, runtime: Runtime, world: World
 ) -> None:
     conversation = await make_conversation(runtime, world.customer, agent=world.agent)
     url = f"{BASE}/{conversation.id}/participants"
 
     by_agent = await client.post(
-        url, json={"user_id": world.other_agent.user_id}, headers=world.headers["agent"]
+        url,
+        json={"user_id": world.other_agent.user_id, "role": "observer"},
+        headers=world.headers["agent"],
     )
     assert_error(by_agent, 403)
+    by_outsider = await client.post(
+        url, json={"user_id": world.other_agent.user_id}, headers=world.headers["other_agent"]
+    )
+    assert_error(by_outsider, 404, "conversation_not_found")
 
     before = await row_counts(runtime)
     customer = await client.post(

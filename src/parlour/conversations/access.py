@@ -1,6 +1,7 @@
 """Who may read and post in a conversation. Every entry point goes through these checks.
 
-Only participants read a conversation (admins and service keys of its tenant observe); only
+Only participants read a conversation (admins, service keys and the system actor of its tenant
+read from outside; conversations.service records an admin's read as an observation); only
 active posting participants post, and only while it has not ended. Anything a caller may not
 read is reported exactly like a conversation that does not exist.
 """
@@ -29,7 +30,10 @@ def may_read(
 ) -> bool:
     if conversation.tenant_id != principal.tenant_id:
         return False
-    return participant is not None or principal.is_admin or principal.is_service
+    # The tenant's system actor (sweeps, webhooks, jobs) reads what it acts on.
+    return (
+        participant is not None or principal.is_admin or principal.is_service or principal.is_system
+    )
 
 
 async def access_conversation(
@@ -56,6 +60,11 @@ def check_can_post(principal: Principal, access: Access) -> None:
     """Raise unless the caller may post into this (readable) conversation now."""
     if principal.is_service:
         raise Forbidden("Service keys read and manage conversations but do not post.")
+    if principal.is_system:
+        raise Forbidden(
+            "The system actor writes system messages; it does not post as a participant.",
+            code="system_actor_not_allowed",
+        )
     part = access.participant
     if part is None or part.left_at is not None or part.role not in POSTING_ROLES:
         raise Forbidden("Observers cannot post in this conversation.", code="not_a_poster")

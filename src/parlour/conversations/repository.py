@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parlour.models.conversation import Conversation, Participant
+from parlour.models.conversation import Conversation, Participant, Status
 from parlour.models.user import User
 
 
@@ -33,11 +34,48 @@ async def participants_with_names(
 async def get_participant(
     session: AsyncSession, conversation_id: str, user_id: str
 ) -> Participant | None:
+    # Fresh from the row (populate_existing): callers hold the conversation's lock and must see
+    # what the transaction before them committed, not what this session loaded earlier.
     return await session.scalar(
-        select(Participant).where(
-            Participant.conversation_id == conversation_id, Participant.user_id == user_id
-        )
+        select(Participant)
+        .where(Participant.conversation_id == conversation_id, Participant.user_id == user_id)
+        .execution_options(populate_existing=True)
     )
+
+
+async def lock(session: AsyncSession, conversation_id: str, tenant_id: str) -> Conversation | None:
+    """The tenant's conversation, its row locked until the transaction ends.
+
+    PostgreSQL: `SELECT ... FOR UPDATE`; a concurrent lifecycle change (or send batch, see
+    messages/repository.lock_for_send) waits here, and then reads what the other committed
+    (populate_existing overwrites anything this session loaded). SQLite renders no FOR UPDATE:
+    its writing unit of work already holds the database's write lock from BEGIN IMMEDIATE.
+    """
+    await session.flush()  # populate_existing would overwrite unflushed changes
+    return await session.scalar(
+        select(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.tenant_id == tenant_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def due_to_close(
+    session: AsyncSession, *, now: datetime, limit: int
+) -> list[tuple[str, str]]:
+    """(id, tenant_id) of conversations whose `closes_at` has passed and that have not ended,
+    the longest overdue first (uses the closes_at index)."""
+    rows = await session.execute(
+        select(Conversation.id, Conversation.tenant_id)
+        .where(
+            Conversation.closes_at.is_not(None),
+            Conversation.closes_at <= now,
+            Conversation.status != Status.ended,
+        )
+        .order_by(Conversation.closes_at, Conversation.id)
+        .limit(limit)
+    )
+    return [(cid, tid) for cid, tid in rows]
 
 
 def for_participant(tenant_id: str, user_id: str) -> Select[Conversation]:

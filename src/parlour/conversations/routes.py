@@ -34,7 +34,12 @@ async def create_conversation(
     """Open a conversation for a customer."""
     async with runtime.uow() as tx:
         return await service.do_create_conversation(
-            tx, principal, kind=body.kind, customer_id=body.customer_id, subject=body.subject
+            tx,
+            principal,
+            kind=body.kind,
+            customer_id=body.customer_id,
+            subject=body.subject,
+            closes_at=body.closes_at,
         )
 
 
@@ -59,7 +64,9 @@ async def list_conversations(
 async def get_conversation(
     conversation_id: ConversationIdPath, principal: PrincipalDep, runtime: RuntimeDep
 ) -> ConversationRead:
-    async with runtime.uow(write=False) as tx:
+    """One conversation. An admin who is not taking part reads it as an observer (recorded,
+    and announced if the tenant says so)."""
+    async with runtime.uow(write=service.reading_may_write(principal)) as tx:
         return await service.get_conversation(tx, principal, conversation_id)
 
 
@@ -67,7 +74,9 @@ async def get_conversation(
 async def join(
     conversation_id: ConversationIdPath, principal: PrincipalDep, runtime: RuntimeDep
 ) -> ConversationRead:
-    """An agent takes the conversation; the first one makes it active."""
+    """An agent takes a waiting conversation (making it active); an active one answers 409
+    `conversation_taken` (an admin assigns it, or its agent transfers it). Admins may join any
+    open conversation."""
     async with runtime.uow() as tx:
         return await service.do_join(tx, principal, conversation_id)
 
@@ -88,10 +97,16 @@ async def add_participant(
     principal: PrincipalDep,
     runtime: RuntimeDep,
 ) -> ConversationRead:
-    """An admin assigns an agent (or adds an observer)."""
+    """An admin assigns an agent (or adds an observer); an agent taking part brings in another
+    agent, or with `transfer` hands the conversation over and leaves."""
     async with runtime.uow() as tx:
         return await service.do_add_participant(
-            tx, principal, conversation_id, user_id=body.user_id, role=body.role
+            tx,
+            principal,
+            conversation_id,
+            user_id=body.user_id,
+            role=body.role,
+            transfer=body.transfer,
         )
 
 

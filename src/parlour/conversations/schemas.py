@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from parlour.core.schemas import InputModel, OutputModel
 from parlour.messages.schemas import MessageRead
@@ -41,15 +41,28 @@ class ConversationRead(OutputModel):
     last_message: MessageRead | None = None
 
 
+def _utc(value: datetime) -> datetime:
+    # Reject what cannot be stored as UTC (year 9999 with a negative offset) with a 422.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("datetime out of range") from None
+
+
 class ConversationCreate(InputModel):
     kind: str = Field(default="support", pattern=r"^[a-z][a-z0-9_]{0,31}$")
     customer_id: str | None = Field(default=None, max_length=64)
     subject: str | None = Field(default=None, max_length=200)
+    # When the deadline sweep ends it (reason `expired`); staff and service keys only.
+    # (Not strict: the body arrives as parsed JSON, where a time can only be an ISO string.)
+    closes_at: Annotated[AwareDatetime, Field(strict=False), AfterValidator(_utc)] | None = None
 
 
 class ParticipantAdd(InputModel):
     user_id: str = Field(max_length=64)
     role: Literal["agent", "observer"] = "agent"
+    # An agent taking part hands the conversation over to `user_id` and leaves it.
+    transfer: bool = False
 
 
 EndReasonIn = Literal[
@@ -61,6 +74,7 @@ EndReasonIn = Literal[
     "cancelled",
     "refunded",
     "inactivity",
+    "expired",
 ]
 
 

@@ -1,19 +1,34 @@
 """Conversation lifecycle: open, join, assign, observe, end, read state, listing.
 
 waiting (customer in, no staff yet) → active (first staff participant joined) → ended.
-Every transition appends a system message and tells subscribers with a `conversation` event.
+Every transition appends a system message, tells subscribers with a `conversation` event and
+emits a domain event (`conversation.created`, `conversation.participant_joined`,
+`conversation.participant_left`, `conversation.ended`) for in-process hooks.
+
+Every change that reads then writes the conversation first locks its row (`_locked_access`,
+`repository.lock`) and decides on what it reads under the lock, so a concurrent end and join
+cannot revive an ended conversation and two ends write one "ended" message
+(docs/architecture/lifecycle.md).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from parlour.auth.principal import Principal
 from parlour.auth.service import get_tenant, get_user
 from parlour.conversations import repository
-from parlour.conversations.access import Access, access_conversation, check_can_post
+from parlour.conversations.access import Access, access_conversation, check_can_post, may_read
 from parlour.conversations.schemas import ConversationRead, ParticipantRead, ReadState
-from parlour.core.errors import BadRequest, ConversationEnded, Forbidden, conversation_not_found
+from parlour.core.domain_events import DomainEvent
+from parlour.core.errors import (
+    BadRequest,
+    Conflict,
+    ConversationEnded,
+    Forbidden,
+    conversation_not_found,
+)
 from parlour.core.ids import new_id
 from parlour.core.uow import UnitOfWork
 from parlour.messages import service as message_service
@@ -31,6 +46,43 @@ from parlour.realtime.envelopes import conversation_events, read_event
 
 Scope = Literal["mine", "queue", "all"]
 MAX_LIST = 200
+
+# Domain event names (parlour.core.domain_events): what in-process hooks register for.
+CREATED = "conversation.created"
+PARTICIPANT_JOINED = "conversation.participant_joined"
+PARTICIPANT_LEFT = "conversation.participant_left"
+ENDED = "conversation.ended"
+
+
+def _actor(principal: Principal) -> str | None:
+    """Who acted, as system messages and domain events name it: a user id, or "service" (an
+    API key) or "system" (the tenant's system actor)."""
+    if principal.is_system:
+        return "system"
+    if principal.is_service:
+        return "service"
+    return principal.user_id
+
+
+def _refuse_system(principal: Principal, what: str) -> None:
+    if principal.is_system:
+        raise Forbidden(f"The system actor cannot {what}.", code="system_actor_not_allowed")
+
+
+async def _locked_access(tx: UnitOfWork, principal: Principal, conversation_id: str) -> Access:
+    """What `access_conversation` answers, read under the conversation's row lock: its status
+    and the caller's participation are what the transaction before this one committed."""
+    conversation = await repository.lock(tx.session, conversation_id, principal.tenant_id)
+    if conversation is None:
+        raise conversation_not_found()
+    participant = None
+    if principal.user_id is not None:
+        participant = await repository.get_participant(
+            tx.session, conversation.id, principal.user_id
+        )
+    if not may_read(principal, conversation, participant):
+        raise conversation_not_found()
+    return Access(conversation=conversation, participant=participant)
 
 
 async def conversation_views(
@@ -122,12 +174,18 @@ async def do_create_conversation(
     kind: str,
     customer_id: str | None,
     subject: str | None,
+    closes_at: datetime | None = None,
 ) -> ConversationRead:
-    """Open a conversation for a customer: staff and service keys for anyone, a customer for
-    itself and only in the kinds its tenant lets customers open."""
+    """Open a conversation for a customer: staff, service keys and the system actor for
+    anyone, a customer for itself and only in the kinds its tenant lets customers open.
+    `closes_at` (staff, keys, system) is the deadline at which the sweep ends it (`expired`)."""
     if principal.is_customer:
         if customer_id not in (None, principal.user_id):
             raise Forbidden("Customers open conversations only for themselves.")
+        if closes_at is not None:
+            raise Forbidden(
+                "Customers cannot set when a conversation closes.", code="closes_at_not_allowed"
+            )
         tenant = await get_tenant(tx.session, principal.tenant_id)
         if kind not in tenant.setting("customer_conversation_kinds"):
             raise Forbidden(
@@ -139,6 +197,8 @@ async def do_create_conversation(
         raise BadRequest(
             "customer_id is required when staff open a conversation.", code="customer_required"
         )
+    if closes_at is not None and closes_at <= tx.now:
+        raise BadRequest("closes_at must be in the future.", code="invalid_closes_at")
     customer = await get_user(tx.session, principal, customer_id)
     if customer.role != Role.customer:
         raise BadRequest("Conversations are opened for customers.", code="not_a_customer")
@@ -154,6 +214,7 @@ async def do_create_conversation(
         created_by_id=principal.user_id,
         created_at=tx.now,
         last_activity_at=tx.now,
+        closes_at=closes_at,
         last_seq=0,
     )
     tx.session.add(conversation)
@@ -166,14 +227,61 @@ async def do_create_conversation(
         meta={"event": "created", "user_id": customer.id},
     )
     await _announce(tx, conversation)
+    tx.emit_domain(
+        DomainEvent(
+            CREATED,
+            conversation.tenant_id,
+            {
+                "conversation_id": conversation.id,
+                "kind": conversation.kind,
+                "customer_id": customer.id,
+                "by": _actor(principal),
+            },
+        )
+    )
     return await _view_for(tx, conversation, principal)
+
+
+def reading_may_write(principal: Principal) -> bool:
+    """Whether opening a conversation for reading may record an observation, so the edge must
+    open a writing unit of work: an admin (a user) reading from outside is recorded. Service
+    keys and the system actor have no user and read without becoming participants."""
+    return principal.is_admin and principal.user_id is not None and not principal.is_service
+
+
+async def do_open_for_reading(tx: UnitOfWork, principal: Principal, conversation_id: str) -> Access:
+    """Access for reading a conversation (its view, its history, a realtime subscription).
+
+    An admin who is not a participant reads only as an observer: the read records the
+    observation (participant role `observer`, announced per the tenant's `announce_observers`
+    setting), so nobody reads silently. An ended conversation records nothing more. Needs a
+    writing unit of work when `reading_may_write(principal)`.
+    """
+    access = await access_conversation(tx.session, principal, conversation_id)
+    if not _observes_by_reading(principal, access):
+        return access
+    if not tx.writes:
+        raise RuntimeError("an admin's read records an observation: open a writing unit of work")
+    access = await _locked_access(tx, principal, conversation_id)
+    if _observes_by_reading(principal, access):
+        access.participant = await _observe(tx, access.conversation, principal)
+    return access
+
+
+def _observes_by_reading(principal: Principal, access: Access) -> bool:
+    return (
+        reading_may_write(principal)
+        and access.participant is None
+        and access.conversation.status != Status.ended
+    )
 
 
 async def get_conversation(
     tx: UnitOfWork, principal: Principal, conversation_id: str
 ) -> ConversationRead:
-    """One conversation the caller may read."""
-    access = await access_conversation(tx.session, principal, conversation_id)
+    """One conversation the caller may read (an admin's read is an observation: see
+    `do_open_for_reading`)."""
+    access = await do_open_for_reading(tx, principal, conversation_id)
     return await _view_for(tx, access.conversation, principal)
 
 
@@ -201,7 +309,7 @@ async def list_conversations(
             Conversation.status == Status.waiting
         )
     else:
-        if not (principal.is_admin or principal.is_service):
+        if not (principal.is_admin or principal.is_service or principal.is_system):
             raise Forbidden("Only admins see every conversation.")
         query = repository.for_tenant(principal.tenant_id)
     if status is not None:
@@ -237,51 +345,149 @@ async def _staff_join(
             tx,
             conversation,
             body=body,
-            meta={"event": "joined", "user_id": user.id, "by": by.user_id},
+            meta={"event": "joined", "user_id": user.id, "by": _actor(by)},
         )
         participant.last_read_seq = conversation.last_seq
         if conversation.status == Status.waiting:
             conversation.status = Status.active
+    _emit_joined(tx, conversation, user.id, participant.role, by)
     return participant
 
 
+def _emit_joined(
+    tx: UnitOfWork, conversation: Conversation, user_id: str, role: str, by: Principal
+) -> None:
+    tx.emit_domain(
+        DomainEvent(
+            PARTICIPANT_JOINED,
+            conversation.tenant_id,
+            {
+                "conversation_id": conversation.id,
+                "user_id": user_id,
+                "role": role,
+                "by": _actor(by),
+            },
+        )
+    )
+
+
 async def do_join(tx: UnitOfWork, principal: Principal, conversation_id: str) -> ConversationRead:
-    """An agent (or admin) takes the conversation."""
-    conversation = await tx.session.get(Conversation, conversation_id)
-    if conversation is None or conversation.tenant_id != principal.tenant_id:
+    """An agent takes a waiting conversation; an admin joins any open one (assigning
+    themselves). An agent cannot take a conversation that is already active: an admin assigns
+    it, or an agent taking part transfers it (`do_add_participant`)."""
+    conversation = await repository.lock(tx.session, conversation_id, principal.tenant_id)
+    if conversation is None:
         raise conversation_not_found()
     if not principal.is_staff or principal.user_id is None:
         # A customer may know its own conversation; anyone else learns nothing.
         await access_conversation(tx.session, principal, conversation_id)
+        _refuse_system(principal, "join a conversation; it assigns an agent instead")
         raise Forbidden("Only staff join conversations.")
     if conversation.status == Status.ended:
         raise ConversationEnded()
     user = await get_user(tx.session, principal, principal.user_id)
     existing = await repository.get_participant(tx.session, conversation.id, user.id)
-    if existing is None or existing.role != ParticipantRole.agent or existing.left_at is not None:
-        await _staff_join(tx, conversation, user, role=ParticipantRole.agent, by=principal)
-        await _announce(tx, conversation)
+    if existing is not None and existing.role == ParticipantRole.agent and existing.left_at is None:
+        return await _view_for(tx, conversation, principal)  # already taking part
+    if conversation.status != Status.waiting and not principal.is_admin:
+        raise Conflict(
+            "Another agent has this conversation: an admin can assign it to you, or its agent "
+            "can transfer it.",
+            code="conversation_taken",
+        )
+    await _staff_join(tx, conversation, user, role=ParticipantRole.agent, by=principal)
+    await _announce(tx, conversation)
     return await _view_for(tx, conversation, principal)
 
 
+def _is_taking_part_agent(principal: Principal, access: Access) -> bool:
+    part = access.participant
+    return (
+        principal.role == Role.agent
+        and not principal.is_service
+        and part is not None
+        and part.role == ParticipantRole.agent
+        and part.left_at is None
+    )
+
+
 async def do_add_participant(
-    tx: UnitOfWork, principal: Principal, conversation_id: str, *, user_id: str, role: str
+    tx: UnitOfWork,
+    principal: Principal,
+    conversation_id: str,
+    *,
+    user_id: str,
+    role: str,
+    transfer: bool = False,
 ) -> ConversationRead:
-    """An admin (or service key) assigns an agent or adds an observer."""
-    access = await access_conversation(tx.session, principal, conversation_id)
-    if not (principal.is_admin or principal.is_service):
-        raise Forbidden("Only admins assign people to conversations.")
+    """An admin, a service key or the system actor assigns an agent or adds an observer; an
+    agent taking part brings in another agent, and with `transfer` hands the conversation over
+    (the caller leaves it)."""
+    access = await _locked_access(tx, principal, conversation_id)
+    agent_here = _is_taking_part_agent(principal, access)
+    if not (principal.is_admin or principal.is_service or principal.is_system or agent_here):
+        raise Forbidden(
+            "Only admins, or an agent taking part in the conversation, assign people to it."
+        )
+    if agent_here and role != ParticipantRole.agent:
+        raise Forbidden("Agents hand conversations to agents; admins add observers.")
+    if transfer and not agent_here:
+        raise BadRequest(
+            "Only an agent taking part in the conversation can transfer it.",
+            code="not_transferable",
+        )
     conversation = access.conversation
     if conversation.status == Status.ended:
         raise ConversationEnded()
     user = await get_user(tx.session, principal, user_id)
     if not user.is_staff:
         raise BadRequest("Only agents and admins can be assigned.", code="not_staff")
-    await _staff_join(tx, conversation, user, role=role, by=principal)
-    if role == ParticipantRole.observer:
-        await _announce_observer(tx, conversation, user)
-    await _announce(tx, conversation)
+    if transfer and user.id == principal.user_id:
+        raise BadRequest(
+            "An agent cannot transfer a conversation to itself.", code="not_transferable"
+        )
+    existing = await repository.get_participant(tx.session, conversation.id, user.id)
+    # Assigning someone to what they already have changes nothing (and says nothing twice).
+    already = (
+        existing is not None
+        and existing.left_at is None
+        and existing.role in (role, ParticipantRole.agent)
+    )
+    if not already:
+        await _staff_join(tx, conversation, user, role=role, by=principal)
+        if role == ParticipantRole.observer:
+            await _announce_observer(tx, conversation, user)
+    if transfer:
+        assert access.participant is not None
+        await _leave(tx, conversation, access.participant, principal, reason="transfer")
+    if not already or transfer:
+        await _announce(tx, conversation)
     return await _view_for(tx, conversation, principal)
+
+
+async def _leave(
+    tx: UnitOfWork,
+    conversation: Conversation,
+    participant: Participant,
+    by: Principal,
+    *,
+    reason: str,
+) -> None:
+    participant.left_at = tx.now
+    await tx.session.flush()
+    await do_append_system_message(
+        tx,
+        conversation,
+        body=f"{by.display_name} handed the conversation over and left.",
+        meta={"event": "left", "user_id": participant.user_id, "reason": reason},
+    )
+    tx.emit_domain(
+        DomainEvent(
+            PARTICIPANT_LEFT,
+            conversation.tenant_id,
+            {"conversation_id": conversation.id, "user_id": participant.user_id, "reason": reason},
+        )
+    )
 
 
 async def _announce_observer(tx: UnitOfWork, conversation: Conversation, user: User) -> None:
@@ -298,18 +504,27 @@ async def _announce_observer(tx: UnitOfWork, conversation: Conversation, user: U
 async def do_observe(
     tx: UnitOfWork, principal: Principal, conversation_id: str
 ) -> ConversationRead:
-    """An admin starts observing (read-only). Participants are told if the tenant says so."""
-    access = await access_conversation(tx.session, principal, conversation_id)
+    """An admin starts observing (read-only). Participants are told if the tenant says so.
+    An ended conversation takes no new participants: the admin reads it from outside."""
+    access = await _locked_access(tx, principal, conversation_id)
+    _refuse_system(principal, "observe a conversation")
     if not principal.is_admin or principal.user_id is None:
         raise Forbidden("Only admins observe conversations.")
-    if access.participant is None:
-        user = await get_user(tx.session, principal, principal.user_id)
-        _add_participant(tx, access.conversation, user.id, ParticipantRole.observer)
-        await tx.session.flush()
-        if access.conversation.status != Status.ended:
-            await _announce_observer(tx, access.conversation, user)
-        await _announce(tx, access.conversation)
+    if access.participant is None and access.conversation.status != Status.ended:
+        await _observe(tx, access.conversation, principal)
     return await _view_for(tx, access.conversation, principal)
+
+
+async def _observe(tx: UnitOfWork, conversation: Conversation, principal: Principal) -> Participant:
+    """Add the admin as an observer (the caller holds the lock and checked it is not one)."""
+    assert principal.user_id is not None
+    user = await get_user(tx.session, principal, principal.user_id)
+    participant = _add_participant(tx, conversation, user.id, ParticipantRole.observer)
+    await tx.session.flush()
+    await _announce_observer(tx, conversation, user)
+    await _announce(tx, conversation)
+    _emit_joined(tx, conversation, user.id, ParticipantRole.observer, principal)
+    return participant
 
 
 def _end_reason(principal: Principal, access: Access, requested: str | None) -> str:
@@ -317,6 +532,10 @@ def _end_reason(principal: Principal, access: Access, requested: str | None) -> 
         return EndReason.customer
     if requested:
         return requested
+    if principal.is_system:
+        raise BadRequest(
+            "The system actor names why it ends a conversation.", code="reason_required"
+        )
     if principal.is_admin or principal.is_service:
         part = access.participant
         return EndReason.agent if part and part.role == ParticipantRole.agent else EndReason.admin
@@ -326,12 +545,14 @@ def _end_reason(principal: Principal, access: Access, requested: str | None) -> 
 async def do_end(
     tx: UnitOfWork, principal: Principal, conversation_id: str, *, reason: str | None
 ) -> ConversationRead:
-    """End the conversation: its customer, its agents, or an admin or service key."""
-    access = await access_conversation(tx.session, principal, conversation_id)
+    """End the conversation: its customer, its agents, an admin, a service key or the system
+    actor (sweeps, webhooks)."""
+    access = await _locked_access(tx, principal, conversation_id)
     part = access.participant
     may_end = (
         principal.is_admin
         or principal.is_service
+        or principal.is_system
         or (
             part is not None
             and part.left_at is None
@@ -343,20 +564,64 @@ async def do_end(
     conversation = access.conversation
     if conversation.status == Status.ended:
         raise ConversationEnded("This conversation has already ended.")
-    end_reason = _end_reason(principal, access, reason)
+    await _end(tx, principal, conversation, _end_reason(principal, access, reason))
+    return await _view_for(tx, conversation, principal)
+
+
+async def _end(
+    tx: UnitOfWork, principal: Principal, conversation: Conversation, end_reason: str
+) -> None:
+    """End a conversation whose row the caller has locked and found not ended."""
     who = principal.display_name or "The service"
     await do_append_system_message(
         tx,
         conversation,
         body=f"{who} ended the conversation ({end_reason.replace('_', ' ')}).",
-        meta={"event": "ended", "user_id": principal.user_id, "reason": end_reason},
+        meta={
+            "event": "ended",
+            "user_id": principal.user_id,
+            "reason": end_reason,
+            "by": _actor(principal),
+        },
     )
     conversation.status = Status.ended
     conversation.ended_at = tx.now
     conversation.ended_by_id = principal.user_id
     conversation.end_reason = end_reason
     await _announce(tx, conversation)
-    return await _view_for(tx, conversation, principal)
+    tx.emit_domain(
+        DomainEvent(
+            ENDED,
+            conversation.tenant_id,
+            {
+                "conversation_id": conversation.id,
+                "reason": end_reason,
+                "ended_by_id": principal.user_id,
+                "by": _actor(principal),
+            },
+        )
+    )
+
+
+async def find_expired(tx: UnitOfWork, *, limit: int) -> list[tuple[str, str]]:
+    """(conversation id, tenant id) of up to `limit` conversations past their `closes_at`."""
+    return await repository.due_to_close(tx.session, now=tx.now, limit=limit)
+
+
+async def do_close_expired(tx: UnitOfWork, conversation_id: str, tenant_id: str) -> bool:
+    """End the conversation as its tenant's system actor (reason `expired`) if, under its row
+    lock, it is still open and past its `closes_at`; False when another sweep (or anyone)
+    ended it first, or its deadline moved. Safe to call from any number of nodes at once."""
+    conversation = await repository.lock(tx.session, conversation_id, tenant_id)
+    if (
+        conversation is None
+        or conversation.status == Status.ended
+        or conversation.closes_at is None
+        or conversation.closes_at > tx.now
+    ):
+        return False
+    await _end(tx, Principal.system_actor(tenant_id), conversation, EndReason.expired)
+    return True
 
 
 async def do_mark_read(
@@ -364,6 +629,7 @@ async def do_mark_read(
 ) -> ReadState:
     """Move the caller's read pointer forward to `seq` and tell the others (read receipts)."""
     access = await access_conversation(tx.session, principal, conversation_id)
+    _refuse_system(principal, "keep a read pointer")
     conversation = access.conversation
     if seq > conversation.last_seq:
         raise BadRequest(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from parlour.core.clock import Clock
 from parlour.core.db import WRITE_OPTION
+from parlour.core.domain_events import DomainEvent, DomainHooks
 from parlour.core.events import Event, Publisher
 from parlour.core.outbox import EnqueuedJob, JobSink
 
@@ -37,14 +38,17 @@ class UnitOfWork:
         clock: Clock,
         write: bool = True,
         jobs: JobSink | None = None,
+        hooks: DomainHooks | None = None,
     ) -> None:
         self._sessions = sessions
+        self._hooks = hooks
         self._publisher = publisher
         self._clock = clock
         self._write = write
         self.events: list[Event] = []
         self._jobs = jobs
         self._enqueued = False
+        self.domain_events: list[DomainEvent] = []
         # One timestamp for everything the unit of work does.
         self.now: datetime = clock.now()
 
@@ -69,6 +73,7 @@ class UnitOfWork:
             # A read-only unit of work just closes: what it loaded stays usable afterwards.
         except BaseException:
             self.events.clear()
+            self.domain_events.clear()
             raise
         finally:
             await self.session.close()
@@ -76,8 +81,15 @@ class UnitOfWork:
             await self.publish_events()
             if self._enqueued and self._jobs is not None:
                 self._jobs.committed()
+            await self.run_domain_hooks()
         else:
             self.events.clear()
+            self.domain_events.clear()
+
+    @property
+    def writes(self) -> bool:
+        """Whether this unit of work commits what it changes (a read-only one just closes)."""
+        return self._write
 
     def emit(self, event: Event) -> None:
         """Publish `event` once this unit of work has committed; never if it rolls back."""
@@ -102,6 +114,16 @@ class UnitOfWork:
         )
         self._enqueued = True
         return job
+
+    def emit_domain(self, event: DomainEvent) -> None:
+        """Run the node's hooks for `event` once this unit of work has committed; never if it
+        rolls back."""
+        self.domain_events.append(event)
+
+    async def run_domain_hooks(self) -> None:
+        events, self.domain_events = self.domain_events, []
+        if self._hooks is not None and events:
+            await self._hooks.run(events)
 
     async def publish_events(self) -> None:
         events, self.events = self.events, []

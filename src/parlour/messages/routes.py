@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from parlour.conversations.service import do_open_for_reading, reading_may_write
 from parlour.core.http import error_responses
 from parlour.deps import ConversationIdPath, PrincipalDep, RuntimeDep
 from parlour.messages import service
@@ -28,8 +29,10 @@ async def list_messages(
     before_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
 ) -> MessagePage:
-    """History in seq order: after `after_seq` to catch up, before `before_seq` to scroll back."""
-    async with runtime.uow(write=False) as tx:
+    """History in seq order: after `after_seq` to catch up, before `before_seq` to scroll back.
+    An admin who is not taking part reads as an observer (recorded, announced per tenant)."""
+    async with runtime.uow(write=reading_may_write(principal)) as tx:
+        await do_open_for_reading(tx, principal, conversation_id)
         return await service.list_messages(
             tx,
             principal,

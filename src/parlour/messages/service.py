@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm.attributes import set_committed_value
 
 from parlour.auth.principal import Principal
-from parlour.conversations.access import Access, access_conversation, check_can_post
+from parlour.conversations.access import Access, access_conversation, check_can_post, may_read
 from parlour.core.errors import AppError, BadRequest, ConversationEnded, PayloadTooLarge
 from parlour.core.ids import new_id
 from parlour.core.uow import UnitOfWork
@@ -61,7 +61,7 @@ async def _access_many(
             result[key] = await _not_found(tx, r)
             continue
         part = participants.get((r.conversation_id, r.principal.user_id or ""))
-        if part is None and not (r.principal.is_admin or r.principal.is_service):
+        if not may_read(r.principal, conversation, part):
             result[key] = await _not_found(tx, r)
             continue
         result[key] = Access(conversation=conversation, participant=part)

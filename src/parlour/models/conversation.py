@@ -26,6 +26,8 @@ class EndReason(enum.StrEnum):
     cancelled = "cancelled"
     refunded = "refunded"
     inactivity = "inactivity"
+    # Its `closes_at` deadline passed (the deadline sweep ended it as the system actor).
+    expired = "expired"
 
 
 class ParticipantRole(enum.StrEnum):

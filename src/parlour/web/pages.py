@@ -241,7 +241,8 @@ async def chat_room(conversation_id: str, request: Request, runtime: RuntimeDep)
     if principal is None:
         return login_redirect(request)
     try:
-        async with runtime.uow(write=False) as tx:
+        # An admin's read is an observation (recorded): see conversations.do_open_for_reading.
+        async with runtime.uow(write=conversations.reading_may_write(principal)) as tx:
             view = await conversations.get_conversation(tx, principal, conversation_id)
             history = await messages.list_messages(
                 tx, principal, conversation_id=conversation_id, limit=FIRST_PAGE
