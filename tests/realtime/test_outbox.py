@@ -6,7 +6,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
-from parlour.core.events import Event
+from parlour.core.events import Audience, Event
 from parlour.messages.schemas import MessageRead
 from parlour.realtime.connection import ConversationSub, Outbox
 from parlour.realtime.envelopes import message_event
@@ -89,9 +89,13 @@ async def test_conversation_event_from_several_channels_is_sent_once() -> None:
     store = Store(last=0)
     outbox = Outbox(send_text=store.send, read_backlog=store.read, queue_size=100)
     payload = json.dumps({"type": "conversation", "conversation": {"id": "c1"}})
-    for channel in ("conversation:c1", "tenant:t:staff", "user:u"):
+    for audience in (
+        Audience.conversation("c1"),
+        Audience.tenant_admins("t"),
+        Audience.user("u"),
+    ):
         outbox.listener(
-            Event(channel=channel, type="conversation", payload=payload, conversation_id="c1")
+            Event(audience=audience, type="conversation", payload=payload, conversation_id="c1")
         )
     pump = asyncio.create_task(outbox.pump())
     await asyncio.wait_for(outbox.drain(), 5)

@@ -18,7 +18,7 @@ from parlour.auth.principal import Principal
 from parlour.conversations import service as conversations
 from parlour.conversations.access import access_conversation
 from parlour.core.errors import AppError, BadRequest, Unauthorized
-from parlour.core.events import conversation_channel, staff_channel, user_channel
+from parlour.core.events import Audience, Event
 from parlour.deps import authenticate_credential, credential_from
 from parlour.messages import repository as message_repository
 from parlour.messages.schemas import MessageRead
@@ -85,6 +85,23 @@ class FrameError(Exception):
         self.ref = ref
 
 
+def _audiences(principal: Principal) -> list[Audience]:
+    """The audiences a connection belongs to besides the conversations it subscribes to (each
+    checked at subscribe): the user's own feed, the tenant's admin feed for admins and keys (who
+    read every conversation of their tenant), the redacted queue feed for staff, and the tenant's
+    API-key feed for a key (credential re-checks)."""
+    found = []
+    if principal.user_id:
+        found.append(Audience.user(principal.user_id))
+    if principal.is_admin or principal.is_service:
+        found.append(Audience.tenant_admins(principal.tenant_id))
+    if principal.is_staff:
+        found.append(Audience.staff_queue(principal.tenant_id))
+    if principal.is_service:
+        found.append(Audience.tenant_keys(principal.tenant_id))
+    return found
+
+
 class Session:
     """One authenticated connection."""
 
@@ -102,6 +119,13 @@ class Session:
         self._sends = asyncio.Semaphore(runtime.settings.ws_max_inflight_sends)
         self._tasks: set[asyncio.Task[None]] = set()
         self._main: asyncio.Task[None] | None = None
+
+    def _listen(self, event: Event) -> None:
+        """The broker listener: never blocks. Internal events act on the connection; the rest
+        are queued for the client."""
+        if event.internal:
+            return
+        self.outbox.listener(event)
 
     def _overflow(self) -> None:
         if self._main is not None:
@@ -124,16 +148,8 @@ class Session:
         """Serve until the client leaves; raises TooSlow when the outbox overflowed."""
         self._main = asyncio.current_task()
         broker = self.runtime.broker
-        if self.principal.user_id:
-            self._feeds.append(
-                await broker.subscribe(user_channel(self.principal.user_id), self.outbox.listener)
-            )
-        if self.principal.is_staff:
-            self._feeds.append(
-                await broker.subscribe(
-                    staff_channel(self.principal.tenant_id), self.outbox.listener
-                )
-            )
+        for audience in _audiences(self.principal):
+            self._feeds.append(await broker.subscribe(audience.channel, self._listen))
         pump = asyncio.create_task(self.outbox.pump())
         try:
             self.outbox.frame(
@@ -224,7 +240,7 @@ class Session:
         self.outbox.subs[cid] = sub
         # Broker first, then the backlog: nothing committed in between can be missed.
         sub.subscription = await self.runtime.broker.subscribe(
-            conversation_channel(cid), self.outbox.listener
+            Audience.conversation(cid).channel, self._listen
         )
         after = frame.after_seq if frame.after_seq is not None else last_seq
         self.outbox.backlog(cid, after, frame.ref)
