@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from parlour import __version__
 from parlour.auth.routes import me_router
 from parlour.auth.routes import router as auth_router
+from parlour.auth.users_routes import api_keys_router
 from parlour.auth.users_routes import router as users_router
 from parlour.config import Settings
 from parlour.conversations.routes import router as conversations_router
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(auth_router)
     api.include_router(me_router)
     api.include_router(users_router)
+    api.include_router(api_keys_router)
     api.include_router(conversations_router)
     api.include_router(messages_router)
     api.include_router(realtime_router)

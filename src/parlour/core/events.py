@@ -99,6 +99,12 @@ class Event:
         return self.audience.channel
 
 
+def credentials_changed(audience: Audience) -> Event:
+    """Internal: a credential of this audience (a user's tokens, a tenant's API keys) may no
+    longer be valid; every connection holding one re-checks it and closes with 4001 if so."""
+    return Event(audience=audience, type=CREDENTIALS_EVENT, payload="", internal=True)
+
+
 class Publisher(Protocol):
     async def publish(self, event: Event) -> None: ...
 

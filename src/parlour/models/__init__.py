@@ -2,7 +2,16 @@
 
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.message import Message
+from parlour.models.revoked_token import RevokedToken
 from parlour.models.tenant import Tenant
 from parlour.models.user import ApiKey, User
 
-__all__ = ["ApiKey", "Conversation", "Message", "Participant", "Tenant", "User"]
+__all__ = [
+    "ApiKey",
+    "Conversation",
+    "Message",
+    "Participant",
+    "RevokedToken",
+    "Tenant",
+    "User",
+]

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from parlour.core.events import CREDENTIALS_EVENT, QUEUE_EVENT, Audience, Event
+from parlour.core.events import QUEUE_EVENT, Audience, Event
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -60,12 +60,6 @@ def queue_event(entry: BaseModel, *, tenant_id: str, queued: bool) -> Event:
         payload=payload,
         conversation_id=conversation_id,
     )
-
-
-def credentials_changed(audience: Audience) -> Event:
-    """Internal: a credential of this audience (a user's tokens, a tenant's API keys) may no
-    longer be valid; every connection holding one re-checks it and closes with 4001 if so."""
-    return Event(audience=audience, type=CREDENTIALS_EVENT, payload="", internal=True)
 
 
 def read_event(*, conversation_id: str, user_id: str, seq: int) -> Event:

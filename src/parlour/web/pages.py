@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from parlour.auth import directory
 from parlour.auth.principal import Principal
-from parlour.auth.routes import client_ip, token_response
+from parlour.auth.routes import client_ip, revoke_request_token, token_response
 from parlour.auth.service import authenticate, get_tenant, get_tenant_by_slug, principal_for
 from parlour.auth.tokens import COOKIE_NAME
 from parlour.conversations import service as conversations
@@ -183,9 +183,11 @@ async def login_submit(
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, runtime: RuntimeDep) -> Response:
+    """Sign out: the cookie's token is revoked (not just forgotten) and the cookie cleared."""
     if _from_elsewhere(request):
         return _cross_site(request)
+    await revoke_request_token(runtime, request)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")
     return response
