@@ -16,6 +16,7 @@ from parlour.auth.users_routes import router as users_router
 from parlour.config import Settings
 from parlour.conversations.routes import router as conversations_router
 from parlour.core.http import BodySizeLimit, install_error_handlers
+from parlour.core.logredact import install_redaction
 from parlour.core.migrations import SchemaOutdated, schema_status
 from parlour.messages.routes import router as messages_router
 from parlour.realtime.gateway import router as realtime_router
@@ -30,6 +31,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # An injected runtime (tests, embedding) is started and stopped by its owner.
         owned = runtime is None
+        # After the server configured its logging: no `?token=` reaches a log line.
+        install_redaction()
         rt = runtime or build_runtime(settings)
         if settings.check_schema_on_start:
             status = await schema_status(rt.engine)

@@ -81,6 +81,9 @@ async def do_set_user_active(
         raise BadRequest("Admins cannot deactivate themselves.", code="cannot_deactivate_self")
     if user.is_active != is_active:
         user.is_active = is_active
+        if not is_active:
+            # Reactivation later does not bring the old tokens back: they sign in afresh.
+            user.tokens_valid_after = tx.now
         await tx.session.flush()
         if not is_active:
             tx.emit(credentials_changed(Audience.user(user.id)))
