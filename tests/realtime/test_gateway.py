@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
+from parlour.conversations.service import do_observe
 from parlour.core.events import Audience, Event
 from parlour.messages.service import do_send_message, list_messages
 from parlour.models.conversation import Participant
@@ -129,3 +130,29 @@ async def test_a_sender_that_dies_on_the_socket_closes_with_1011(runtime: Runtim
     code, _ = await ws.close_code()
     assert code == 1011  # not left as a zombie that is later closed as "too slow"
     await asyncio.wait_for(ws.task, 5)
+
+
+async def test_a_subscriber_who_loses_access_stops_receiving(runtime: Runtime) -> None:
+    customer = await make_user(runtime, "customer")
+    agent = await make_user(runtime, "agent")
+    admin = await make_user(runtime, "admin")
+    conv = await make_conversation(runtime, customer, agent=agent)
+    ws = await _ready(runtime, agent)
+    ws.send({"type": "subscribe", "conversation_id": conv.id, "ref": "s"})
+    await ws.until(lambda f: f["type"] == "subscribed")
+    async with runtime.uow() as tx:  # removed from the conversation
+        await tx.session.execute(
+            delete(Participant).where(
+                Participant.conversation_id == conv.id, Participant.user_id == agent.user_id
+            )
+        )
+    async with runtime.uow() as tx:  # a participant change is announced
+        await do_observe(tx, admin, conv.id)
+    error = await ws.until(lambda f: f["type"] == "error")
+    assert error["code"] == "conversation_not_found" and error["conversation_id"] == conv.id
+    await _say(runtime, customer, conv.id, "after the removal")
+    await asyncio.sleep(0.3)
+    # (The announcement's own system message may precede the re-check; nothing after it.)
+    bodies = [f["message"]["body"] for f in ws.frames if f["type"] == "message"]
+    assert "after the removal" not in bodies
+    await ws.leave()
