@@ -54,10 +54,8 @@ async def test_a_failing_sender_closes_the_connection_with_1011(
     await asyncio.wait_for(ws.task, 5)
 
 
-async def test_a_client_that_stopped_reading_is_closed_in_bounded_time(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(gateway, "CLOSE_SECONDS", 0.5)
+async def test_a_client_that_stopped_reading_is_closed_in_bounded_time(runtime: Runtime) -> None:
+    runtime.settings.ws_close_timeout_seconds = 0.5
     runtime.settings.ws_queue_size = 5
     customer = await make_user(runtime, "customer")
     assert customer.user_id

@@ -50,8 +50,6 @@ router = APIRouter()
 AUTH_TIMEOUT_SECONDS = 10.0
 # How long a closing connection waits for its in-flight sends and queued frames.
 FLUSH_SECONDS = 3.0
-# The longest a close may take: a stuck socket (a client that stopped reading) is abandoned.
-CLOSE_SECONDS = 5.0
 TOO_SLOW = 4008
 UNAUTHORIZED = 4001
 INTERNAL_ERROR = 1011
@@ -419,12 +417,12 @@ async def _authenticate(ws: WebSocket, runtime: Runtime) -> tuple[Credential, st
     return await authenticate_session(runtime, frame.token), frame.token
 
 
-async def _close(ws: WebSocket, exc: CloseConnection) -> None:
-    """Say why, then close, within CLOSE_SECONDS: a socket that takes no more data (a client
-    that stopped reading) is abandoned rather than awaited forever. A slow client's pipe is
-    full, so it gets only the close frame."""
+async def _close(ws: WebSocket, exc: CloseConnection, *, within: float) -> None:
+    """Say why, then close, within `within` seconds: a socket that takes no more data (a
+    client that stopped reading) is abandoned rather than awaited forever. A slow client's
+    pipe is full, so it gets only the close frame."""
     try:
-        async with asyncio.timeout(CLOSE_SECONDS):
+        async with asyncio.timeout(within):
             if exc.code != TOO_SLOW:
                 frame = {"type": "error", "code": "closed", "message": exc.reason, "ref": None}
                 with contextlib.suppress(Exception):  # the close frame says it all as well
@@ -447,6 +445,6 @@ async def realtime(ws: WebSocket) -> None:
             raise CloseConnection(UNAUTHORIZED, exc.message) from exc
         await Session(ws, runtime, credential, raw).run()
     except CloseConnection as exc:
-        await _close(ws, exc)
+        await _close(ws, exc, within=runtime.settings.ws_close_timeout_seconds)
     except WebSocketDisconnect:
         return
