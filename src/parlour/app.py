@@ -11,10 +11,12 @@ from fastapi.responses import JSONResponse
 from parlour import __version__
 from parlour.auth.routes import me_router
 from parlour.auth.routes import router as auth_router
+from parlour.auth.users_routes import api_keys_router
 from parlour.auth.users_routes import router as users_router
 from parlour.config import Settings
 from parlour.conversations.routes import router as conversations_router
 from parlour.core.http import BodySizeLimit, install_error_handlers
+from parlour.core.logredact import install_redaction
 from parlour.core.migrations import SchemaOutdated, schema_status
 from parlour.deadlines.routes import router as cron_router
 from parlour.jobs.routes import router as jobs_router
@@ -32,6 +34,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # An injected runtime (tests, embedding) is started and stopped by its owner.
         owned = runtime is None
+        # After the server configured its logging: no `?token=` reaches a log line.
+        install_redaction()
         rt = runtime or build_runtime(settings)
         if settings.check_schema_on_start:
             status = await schema_status(rt.engine)
@@ -62,6 +66,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(auth_router)
     api.include_router(me_router)
     api.include_router(users_router)
+    api.include_router(api_keys_router)
     api.include_router(conversations_router)
     api.include_router(messages_router)
     api.include_router(realtime_router)

@@ -92,12 +92,14 @@ def serve(
     import uvicorn
 
     from parlour.app import create_app
+    from parlour.core.logredact import install_redaction
 
     settings = Settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the schema check is not news
+    install_redaction()  # again in the app's lifespan, once Uvicorn has set up its loggers
     if host:
         settings.host = host
     if port:

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     ws_queue_size: int = 1000
     ws_max_frame_bytes: int = 64 * 1024
     ws_max_inflight_sends: int = 64
+    # The longest a WebSocket close may take before a stuck socket is abandoned.
+    ws_close_timeout_seconds: float = 10.0
     # Group commit: the most sends one transaction takes.
     write_batch_max: int = 256
     # Rate limits (per key per minute).

@@ -9,7 +9,7 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from starlette.requests import HTTPConnection
 
 from parlour.auth.principal import Principal
-from parlour.auth.service import resolve_credential
+from parlour.auth.service import Credential, resolve_session
 from parlour.auth.tokens import COOKIE_NAME
 from parlour.core.errors import Unauthorized
 from parlour.runtime import Runtime
@@ -42,15 +42,19 @@ def credential_from(conn: HTTPConnection) -> tuple[str | None, bool]:
 
 
 async def authenticate_credential(runtime: Runtime, credential: str | None) -> Principal:
+    return (await authenticate_session(runtime, credential)).principal
+
+
+async def authenticate_session(runtime: Runtime, credential: str | None) -> Credential:
+    """The caller and its credential's expiry; Unauthorized when it is missing, invalid,
+    expired or revoked (logout, password change, deactivation, API-key revocation)."""
     if not credential:
         raise Unauthorized()
     async with runtime.uow(write=False) as tx:
-        principal = await resolve_credential(
-            tx.session, credential, secret=runtime.secret_key, now=tx.now
-        )
-    if principal is None:
+        found = await resolve_session(tx.session, credential, secret=runtime.secret_key, now=tx.now)
+    if found is None:
         raise Unauthorized("The token is invalid or has expired.", code="invalid_token")
-    return principal
+    return found
 
 
 # The three ways to present a credential, declared for the OpenAPI document; `credential_from`

@@ -16,10 +16,18 @@ import pytest
 from fastapi import FastAPI
 
 from parlour.app import create_app
-from parlour.auth.service import get_user
+from parlour.auth.principal import Principal
+from parlour.auth.service import get_user, resolve_credential
 from parlour.runtime import Runtime
-from tests.api.support import World, assert_error, make_world, row_counts
-from tests.factories import PASSWORD, make_conversation, make_user
+from tests.api.support import (
+    World,
+    assert_error,
+    make_api_key,
+    make_member,
+    make_world,
+    row_counts,
+)
+from tests.factories import PASSWORD, auth, make_conversation, make_user
 from tests.jobs.support import make_job
 
 CALLERS = (
@@ -55,6 +63,8 @@ class Row:
     body: Body | None = None
     # Whether the call may change the conversation (then every cell gets a fresh one).
     mutates: bool = True
+    # Whether the call may revoke the caller's own token (then each cell signs in afresh).
+    own_token: bool = False
 
 
 def _statuses(**by_caller: int) -> tuple[int, ...]:
@@ -119,7 +129,50 @@ MATRIX: dict[tuple[str, str], Row] = {
         _everyone(200), body=lambda c: {"email": c.login_email, "password": PASSWORD}
     ),
     ("POST", "/api/v1/auth/guest"): Row(_everyone(201), body=lambda c: {}),
-    ("POST", "/api/v1/auth/logout"): Row(_everyone(204)),
+    ("POST", "/api/v1/auth/logout"): Row(_everyone(204), own_token=True),
+    ("POST", "/api/v1/me/password"): Row(
+        _statuses(
+            anonymous=401,
+            customer=400,  # these users have no password: the current one is always wrong
+            other_customer=400,
+            agent=400,
+            other_agent=400,
+            admin=400,
+            foreign_admin=400,
+            foreign_api_key=403,  # a key has no password
+            api_key=403,
+        ),
+        body=lambda c: {"current_password": PASSWORD, "new_password": "a new password 1"},
+        own_token=True,
+    ),
+    # {user_id}: a fresh customer of the default tenant; {key_id}: a fresh key of it.
+    ("PATCH", "/api/v1/users/{user_id}"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=403,
+            agent=403,
+            other_agent=403,
+            admin=200,
+            foreign_admin=404,
+            foreign_api_key=403,
+            api_key=403,
+        ),
+        body=lambda c: {"is_active": False},
+    ),
+    ("POST", "/api/v1/api-keys/{key_id}/revoke"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=403,
+            agent=403,
+            other_agent=403,
+            admin=200,
+            foreign_admin=404,
+            foreign_api_key=403,
+            api_key=403,
+        )
+    ),
     ("GET", "/api/v1/me"): Row(_signed_in(200), mutates=False),
     ("GET", "/api/v1/users"): Row(
         _statuses(
@@ -293,7 +346,15 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
                 .replace("{name}", "stripe_secret_key")
                 .replace("{job_id}", job_id)
             )
+            if "{user_id}" in url:
+                target = await make_member(runtime, "customer", name="Target")
+                url = url.replace("{user_id}", target.user_id or "")
+            if "{key_id}" in url:
+                url = url.replace("{key_id}", await _key_id(runtime, await make_api_key(runtime)))
             kwargs: dict[str, Any] = {"headers": world.headers[caller]}
+            who = getattr(world, caller, None)
+            if row.own_token and isinstance(who, Principal):
+                kwargs["headers"] = auth(runtime, who)
             if row.body is not None:
                 kwargs["json"] = row.body(cell)
             response = await client.request(method, url, **kwargs)
@@ -309,6 +370,13 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
                 for secret in (cid, world.customer.user_id, world.agent.user_id, job_id):
                     assert secret not in response.text, (method, path, caller)
     assert not wrong, "\n".join(wrong)
+
+
+async def _key_id(runtime: Runtime, raw: str) -> str:
+    async with runtime.uow(write=False) as tx:
+        found = await resolve_credential(tx.session, raw, secret=runtime.secret_key, now=tx.now)
+    assert found is not None and found.api_key_id is not None
+    return found.api_key_id
 
 
 CONVERSATION_ENDPOINTS = sorted(key for key in MATRIX if "{conversation_id}" in key[1])

@@ -6,7 +6,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
-from parlour.core.events import Event
+from parlour.core.events import Audience, Event
 from parlour.messages.schemas import MessageRead
 from parlour.realtime.connection import ConversationSub, Outbox
 from parlour.realtime.envelopes import message_event
@@ -89,9 +89,13 @@ async def test_conversation_event_from_several_channels_is_sent_once() -> None:
     store = Store(last=0)
     outbox = Outbox(send_text=store.send, read_backlog=store.read, queue_size=100)
     payload = json.dumps({"type": "conversation", "conversation": {"id": "c1"}})
-    for channel in ("conversation:c1", "tenant:t:staff", "user:u"):
+    for audience in (
+        Audience.conversation("c1"),
+        Audience.tenant_admins("t"),
+        Audience.user("u"),
+    ):
         outbox.listener(
-            Event(channel=channel, type="conversation", payload=payload, conversation_id="c1")
+            Event(audience=audience, type="conversation", payload=payload, conversation_id="c1")
         )
     pump = asyncio.create_task(outbox.pump())
     await asyncio.wait_for(outbox.drain(), 5)
@@ -118,3 +122,66 @@ async def test_a_client_that_does_not_read_overflows_and_is_flagged() -> None:
     assert outbox.too_slow
     assert overflowed == [True]  # told once, and the queue stayed bounded
     assert outbox._queue.qsize() <= 10
+
+
+async def test_a_gap_the_database_cannot_fill_is_reported_not_skipped() -> None:
+    store = Store(last=2)
+    outbox = Outbox(send_text=store.send, read_backlog=store.read, queue_size=100)
+    outbox.subs["c1"] = ConversationSub(last_sent=2)
+    # 3 and 4 are nowhere to be found (lost, or not visible to this reader).
+    store.messages.append(_message(5))
+    outbox.listener(_event(5))
+    await _run(outbox, 5, store)
+    gap = [f for f in store.sent if f["type"] == "error"]
+    assert gap == [
+        {
+            "type": "error",
+            "code": "gap",
+            "message": gap[0]["message"],
+            "conversation_id": "c1",
+            "from_seq": 3,
+            "to_seq": 4,
+            "ref": None,
+        }
+    ]
+    assert [f["type"] for f in store.sent] == ["error", "message"]  # told before moving on
+
+
+async def test_a_backlog_queued_for_an_earlier_subscription_is_dropped() -> None:
+    store = Store(last=5)
+    gate = asyncio.Event()
+
+    async def send(text: str) -> None:
+        await gate.wait()
+        await store.send(text)
+
+    outbox = Outbox(send_text=send, read_backlog=store.read, queue_size=100)
+    outbox.frame({"type": "ready"})  # the pump is stuck sending this while both arrive
+    first = outbox.subscribe("c1")
+    outbox.backlog("c1", 0, "first", generation=first.generation)
+    second = outbox.subscribe("c1")  # resubscribed before the first backlog went out
+    outbox.backlog("c1", 3, "second", generation=second.generation)
+    gate.set()
+    await _run(outbox, 5, store)
+    assert store.seqs() == [4, 5]  # once, in order, from the second subscription only
+    subscribed = [f for f in store.sent if f["type"] == "subscribed"]
+    assert [f["ref"] for f in subscribed] == ["second"]
+
+
+async def test_a_reader_without_access_ends_the_subscription() -> None:
+    from parlour.core.errors import conversation_not_found
+
+    store = Store(last=3)
+
+    async def refused(cid: str, after: int, upto: int | None) -> list[MessageRead]:
+        raise conversation_not_found()
+
+    outbox = Outbox(send_text=store.send, read_backlog=refused, queue_size=100)
+    outbox.subs["c1"] = ConversationSub(last_sent=1)
+    outbox.listener(_event(3))
+    pump = asyncio.create_task(outbox.pump())
+    await asyncio.wait_for(outbox.drain(), 5)
+    pump.cancel()
+    assert store.seqs() == []
+    assert [(f["type"], f["code"]) for f in store.sent] == [("error", "conversation_not_found")]
+    assert "c1" not in outbox.subs

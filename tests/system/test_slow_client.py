@@ -26,6 +26,9 @@ def small_queue_server(settings: Settings, tmp_path: Path) -> Iterator[LiveServe
         settings,
         tmp_path / "server.log",
         PARLOUR_WS_QUEUE_SIZE="20",
+        # This client reads again only after all its posts: wait for it (the bounded close
+        # of a client that never reads again is tests/realtime/test_gateway.py's).
+        PARLOUR_WS_CLOSE_TIMEOUT_SECONDS="300",
         PARLOUR_SEND_RATE_PER_MINUTE="100000",
         PARLOUR_LOG_LEVEL="info",
     )

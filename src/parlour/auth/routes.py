@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from parlour.auth import service
-from parlour.auth.schemas import GuestIn, LoginIn, MeOut, TokenOut, UserRead
+from parlour.auth import revocation, service
+from parlour.auth.schemas import GuestIn, LoginIn, MeOut, PasswordChangeIn, TokenOut, UserRead
 from parlour.auth.tokens import COOKIE_NAME, issue_token
 from parlour.core.http import error_responses
-from parlour.deps import PrincipalDep, RuntimeDep
+from parlour.deps import PrincipalDep, RuntimeDep, credential_from
 from parlour.models.user import User
 from parlour.runtime import Runtime
 
@@ -83,12 +83,46 @@ async def guest(
     return token_response(runtime, response, user)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(response: Response) -> Response:
-    """Forget the session cookie."""
+async def revoke_request_token(runtime: Runtime, request: Request) -> None:
+    """Logout: revoke the access token the request carries (header or cookie), if any. An API
+    key is not revoked by logout (admins revoke keys)."""
+    credential, _ = credential_from(request)
+    if credential and not credential.startswith(service.API_KEY_PREFIX):
+        async with runtime.uow() as tx:
+            await revocation.do_revoke_token(tx, credential, secret=runtime.secret_key)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(413))
+async def logout(request: Request, response: Response, runtime: RuntimeDep) -> Response:
+    """Revoke the token the request carries (it gets 401 from now on, and open realtime
+    connections using it close with 4001) and forget the session cookie. Without a valid
+    token there is nothing to revoke: still 204."""
+    await revoke_request_token(runtime, request)
     response.status_code = status.HTTP_204_NO_CONTENT
     response.delete_cookie(COOKIE_NAME, path="/")
     return response
+
+
+@me_router.post(
+    "/me/password", response_model=TokenOut, responses=error_responses(400, 401, 403, 413, 422, 429)
+)
+async def change_password(
+    body: PasswordChangeIn, principal: PrincipalDep, runtime: RuntimeDep, response: Response
+) -> TokenOut:
+    """Change your own password. Every token issued before (on every device) stops working;
+    the answer carries a fresh one (and sets the cookie)."""
+    runtime.limiter.hit(
+        f"password:{principal.user_id or principal.api_key_id}",
+        limit=runtime.settings.login_rate_per_minute,
+    )
+    async with runtime.uow() as tx:
+        user = await revocation.do_change_password(
+            tx,
+            principal,
+            current_password=body.current_password,
+            new_password=body.new_password,
+        )
+    return token_response(runtime, response, user)
 
 
 @me_router.get("/me", response_model=MeOut, responses=error_responses(401))

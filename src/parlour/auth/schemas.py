@@ -29,6 +29,7 @@ class UserRead(OutputModel):
     email: str | None
     phone: str | None
     is_guest: bool
+    is_active: bool = True
     created_at: datetime
 
 
@@ -45,3 +46,25 @@ class MeOut(OutputModel):
     tenant_id: str
     role: str
     user: UserRead | None
+
+
+class PasswordChangeIn(InputModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class UserUpdateIn(InputModel):
+    """What an admin may change about a user: whether they may sign in."""
+
+    is_active: bool
+
+
+class ApiKeyRead(OutputModel):
+    """A service key as admins see it (the key itself is shown only once, at creation)."""
+
+    id: str
+    tenant_id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None

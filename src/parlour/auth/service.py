@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from parlour.auth.principal import Principal
 from parlour.auth.tokens import read_token
 from parlour.core.errors import BadRequest, Conflict, NotFound, Unauthorized
 from parlour.core.ids import new_id
+from parlour.models.revoked_token import RevokedToken
 from parlour.models.tenant import DEFAULT_TENANT_SLUG, Tenant
 from parlour.models.user import ApiKey, Role, User
 
@@ -171,22 +173,46 @@ def principal_for(user: User) -> Principal:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """Who a credential acts for, and until when (None: an API key, valid until revoked)."""
+
+    principal: Principal
+    expires_at: datetime | None
+
+
 async def resolve_credential(
     session: AsyncSession, credential: str, *, secret: str, now: datetime
 ) -> Principal | None:
     """The Principal behind a token or API key, or None when it is invalid, expired or revoked."""
+    found = await resolve_session(session, credential, secret=secret, now=now)
+    return found.principal if found else None
+
+
+async def resolve_session(
+    session: AsyncSession, credential: str, *, secret: str, now: datetime
+) -> Credential | None:
+    """The Principal behind a token or API key and its expiry, or None when the credential is
+    invalid, expired or revoked: an API key revoked, a token logged out (its `jti`), issued
+    before the user's last password change, or whose user was deactivated."""
     if credential.startswith(API_KEY_PREFIX):
         key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == _hash_key(credential)))
         if key is None or key.revoked_at is not None:
             return None
-        return Principal(tenant_id=key.tenant_id, role="service", api_key_id=key.id)
+        return Credential(
+            Principal(tenant_id=key.tenant_id, role="service", api_key_id=key.id), None
+        )
     claims = read_token(credential, secret=secret, now=now)
     if claims is None:
         return None
     user = await session.get(User, claims.user_id)
     if user is None or not user.is_active or user.tenant_id != claims.tenant_id:
         return None
-    return principal_for(user)
+    if user.tokens_valid_after is not None and claims.issued_at < user.tokens_valid_after:
+        return None
+    if await session.get(RevokedToken, claims.jti) is not None:
+        return None
+    return Credential(principal_for(user), claims.expires_at)
 
 
 async def get_user(session: AsyncSession, principal: Principal, user_id: str) -> User:

@@ -49,6 +49,18 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("datetime out of range") from None
 
 
+class QueueEntry(OutputModel):
+    """A waiting conversation as staff who may not read it see it in the queue: enough to pick
+    it up, nothing of what was said (no subject, no last message, no message text)."""
+
+    id: str
+    kind: str
+    channel: str
+    status: Status
+    created_at: datetime
+    customer_display_name: str
+
+
 class ConversationCreate(InputModel):
     kind: str = Field(default="support", pattern=r"^[a-z][a-z0-9_]{0,31}$")
     customer_id: str | None = Field(default=None, max_length=64)
@@ -101,4 +113,5 @@ class ReadState(OutputModel):
 
 
 class ConversationPage(OutputModel):
-    conversations: list[ConversationRead]
+    # `scope=queue` lists QueueEntry items for staff who may not read those conversations.
+    conversations: list[ConversationRead | QueueEntry]

@@ -20,7 +20,13 @@ from parlour.auth.principal import Principal
 from parlour.auth.service import get_tenant, get_user
 from parlour.conversations import repository
 from parlour.conversations.access import Access, access_conversation, check_can_post, may_read
-from parlour.conversations.schemas import ConversationRead, ParticipantRead, ReadState
+from parlour.conversations.queue import mark_announced, queue_entry, was_queued
+from parlour.conversations.schemas import (
+    ConversationRead,
+    ParticipantRead,
+    QueueEntry,
+    ReadState,
+)
 from parlour.core.domain_events import DomainEvent
 from parlour.core.errors import (
     BadRequest,
@@ -42,7 +48,7 @@ from parlour.models.conversation import (
     Status,
 )
 from parlour.models.user import Role, User
-from parlour.realtime.envelopes import conversation_events, read_event
+from parlour.realtime.envelopes import conversation_events, queue_event, read_event
 
 Scope = Literal["mine", "queue", "all"]
 MAX_LIST = 200
@@ -131,7 +137,11 @@ async def conversation_views(
 
 
 async def _announce(tx: UnitOfWork, conversation: Conversation) -> ConversationRead:
-    """Flush, then tell everyone concerned how the conversation looks now."""
+    """Flush, then tell those who may read the conversation how it looks now (its subscribers,
+    its participants, the tenant's admins), and the tenant's staff only whether it entered or
+    left the waiting queue, redacted: a staff member who cannot read a conversation never
+    receives its subject, last message or message text."""
+    was = was_queued(conversation)
     await tx.session.flush()
     [view] = await conversation_views(tx, [conversation], viewer_id=None)
     for event in conversation_events(
@@ -141,6 +151,10 @@ async def _announce(tx: UnitOfWork, conversation: Conversation) -> ConversationR
         user_ids=[p.user_id for p in view.participants],
     ):
         tx.emit(event)
+    queued = view.status == Status.waiting
+    if queued != was:
+        tx.emit(queue_event(queue_entry(view), tenant_id=conversation.tenant_id, queued=queued))
+    mark_announced(conversation)
     return view
 
 
@@ -292,9 +306,12 @@ async def list_conversations(
     scope: Scope = "mine",
     status: Status | None = None,
     limit: int = 50,
-) -> list[ConversationRead]:
+) -> list[ConversationRead | QueueEntry]:
     """The caller's conversations (`mine`), the tenant's waiting queue (`queue`, staff) or all
-    of the tenant's (`all`, admins and service keys); newest activity first."""
+    of the tenant's (`all`, admins and service keys); newest activity first.
+
+    In the queue, staff see the conversations they may read (admins and service keys: all;
+    agents: those they take part in) in full, and the others as a redacted `QueueEntry`."""
     if not 1 <= limit <= MAX_LIST:
         raise BadRequest(f"limit must be between 1 and {MAX_LIST}.", code="invalid_limit")
     if scope == "mine":
@@ -316,7 +333,15 @@ async def list_conversations(
         query = query.where(Conversation.status == status)
     query = query.order_by(Conversation.last_activity_at.desc(), Conversation.id).limit(limit)
     conversations = list(await tx.session.scalars(query))
-    return await conversation_views(tx, conversations, viewer_id=principal.user_id)
+    views = await conversation_views(tx, conversations, viewer_id=principal.user_id)
+    if scope != "queue" or principal.is_admin or principal.is_service:
+        return list(views)
+    return [
+        view
+        if any(p.user_id == principal.user_id for p in view.participants)
+        else queue_entry(view)
+        for view in views
+    ]
 
 
 async def _staff_join(

@@ -1,24 +1,108 @@
-"""The event envelope that leaves a unit of work after commit, and who publishes it.
+"""The event envelope that leaves a unit of work after commit, and who may receive it.
 
-An event names its audience (a broker channel such as `conversation:<id>`) and carries its wire
-frame already encoded, so a fan-out to thousands of subscribers encodes it once.
+Every event is addressed where it is produced: its `Audience` says who may receive it (one
+conversation's readers, one user, a tenant's admins, a tenant's staff for queue changes only,
+or the gateway itself for credential changes). The audience is a required field, so a producer
+cannot forget it, and the gateway subscribes each connection only to the audiences its
+principal belongs to: delivery follows the address, never the payload.
+
+An event carries its wire frame already encoded, so a fan-out to thousands of subscribers
+encodes it once.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Protocol
 
 
+class AudienceKind(enum.StrEnum):
+    # Everyone subscribed to the conversation (the gateway checked they may read it).
+    conversation = "conversation"
+    # One user's connections (their participants' lists, their credentials).
+    user = "user"
+    # A tenant's admins, who read every conversation of their tenant.
+    tenant_admins = "tenant_admins"
+    # A tenant's staff: only a conversation entering or leaving the waiting queue, redacted.
+    staff_queue = "staff_queue"
+    # Every API-key connection of a tenant (a revoked key must re-check itself).
+    tenant_keys = "tenant_keys"
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    kind: AudienceKind
+    id: str
+
+    @classmethod
+    def conversation(cls, conversation_id: str) -> Audience:
+        return cls(AudienceKind.conversation, conversation_id)
+
+    @classmethod
+    def user(cls, user_id: str) -> Audience:
+        return cls(AudienceKind.user, user_id)
+
+    @classmethod
+    def tenant_admins(cls, tenant_id: str) -> Audience:
+        return cls(AudienceKind.tenant_admins, tenant_id)
+
+    @classmethod
+    def staff_queue(cls, tenant_id: str) -> Audience:
+        return cls(AudienceKind.staff_queue, tenant_id)
+
+    @classmethod
+    def tenant_keys(cls, tenant_id: str) -> Audience:
+        return cls(AudienceKind.tenant_keys, tenant_id)
+
+    @property
+    def channel(self) -> str:
+        """The broker channel that carries this audience's events."""
+        if self.kind is AudienceKind.conversation:
+            return conversation_channel(self.id)
+        if self.kind is AudienceKind.user:
+            return user_channel(self.id)
+        if self.kind is AudienceKind.tenant_admins:
+            return f"tenant:{self.id}:admins"
+        if self.kind is AudienceKind.staff_queue:
+            return staff_channel(self.id)
+        return f"tenant:{self.id}:keys"
+
+
+# The only event type the staff queue carries; anything else addressed there is refused.
+QUEUE_EVENT = "queue"
+# Internal: "re-check your credential". Never sent to a client.
+CREDENTIALS_EVENT = "credentials"
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
-    channel: str
+    audience: Audience
     type: str
-    # The frame sent to clients, JSON-encoded once.
+    # The frame sent to clients, JSON-encoded once ("" for internal events).
     payload: str
     conversation_id: str | None = None
     # Set on `message` events: subscribers use it to drop duplicates and fill gaps.
     seq: int | None = None
+    # For the gateway itself (credential re-checks), never forwarded to a client.
+    internal: bool = False
+
+    def __post_init__(self) -> None:
+        if self.audience.kind is AudienceKind.staff_queue and self.type != QUEUE_EVENT:
+            # The staff feed reaches people who may not read the conversation.
+            raise ValueError(f"the staff queue carries only queue events, not {self.type!r}")
+        if self.audience.kind is AudienceKind.tenant_keys and not self.internal:
+            raise ValueError("the API-key audience carries only internal events")
+
+    @property
+    def channel(self) -> str:
+        return self.audience.channel
+
+
+def credentials_changed(audience: Audience) -> Event:
+    """Internal: a credential of this audience (a user's tokens, a tenant's API keys) may no
+    longer be valid; every connection holding one re-checks it and closes with 4001 if so."""
+    return Event(audience=audience, type=CREDENTIALS_EVENT, payload="", internal=True)
 
 
 class Publisher(Protocol):

@@ -3,6 +3,7 @@
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.job import Job
 from parlour.models.message import Message
+from parlour.models.revoked_token import RevokedToken
 from parlour.models.tenant import Tenant
 from parlour.models.tenant_secret import TenantSecret
 from parlour.models.user import ApiKey, User
@@ -13,6 +14,7 @@ __all__ = [
     "Job",
     "Message",
     "Participant",
+    "RevokedToken",
     "Tenant",
     "TenantSecret",
     "User",

@@ -35,6 +35,8 @@ class User(Base):
     is_guest: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Tokens issued before this instant are refused (set by a password change).
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property
     def is_staff(self) -> bool:

@@ -9,6 +9,16 @@ on subscribe it registers with the broker *first*, then reads the backlog after 
 from the database; live messages that arrive before the backlog is read are dropped (the
 backlog contains them), later ones at or below the last seq sent are dropped as duplicates, and
 a live message that skips ahead makes the pump fetch the missing ones from the database.
+
+Three rules keep that promise honest:
+- Each backlog belongs to one subscription: a `ConversationSub` has a generation, its
+  `_Backlog` carries it, and a backlog whose subscription was replaced (a resubscribe while it
+  was still queued) is dropped, so nothing is sent twice or out of order.
+- A gap the database cannot fill is never skipped silently: the client gets a `gap` error frame
+  with the missing range (`from_seq`..`to_seq`) before the pump moves on.
+- Reading the backlog checks the reader's access (the reader is the messages service): a
+  subscriber who lost access gets a `conversation_not_found` error for that conversation and
+  the subscription ends, instead of the history.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from parlour.core.errors import AppError
 from parlour.core.events import Event
 from parlour.messages.schemas import MessageRead
 from parlour.realtime.broker import Subscription
@@ -26,8 +37,8 @@ from parlour.realtime.envelopes import encode
 
 log = logging.getLogger(__name__)
 
-# The most messages one backlog read returns.
-BACKLOG_PAGE = 500
+# The most messages one backlog read returns (the messages service's largest page).
+BACKLOG_PAGE = 200
 # Reads up to BACKLOG_PAGE messages of a conversation with seq in (after, upto], in order.
 BacklogReader = Callable[[str, int, int | None], Awaitable[list[MessageRead]]]
 SendText = Callable[[str], Awaitable[None]]
@@ -42,6 +53,8 @@ class ConversationSub:
     subscription: Subscription | None = None
     # The last seq delivered; None until the backlog has been sent.
     last_sent: int | None = None
+    # Which subscribe this is: a backlog queued for an earlier one is stale.
+    generation: int = 0
 
 
 @dataclass
@@ -49,6 +62,7 @@ class _Backlog:
     conversation_id: str
     after_seq: int
     ref: str | None
+    generation: int = 0
 
 
 @dataclass
@@ -65,6 +79,7 @@ class Outbox:
     # conversation, the staff feed and each participant): sent once.
     _recent: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=16))
     on_overflow: Callable[[], None] | None = None
+    _generations: int = 0
 
     def __post_init__(self) -> None:
         self._queue = asyncio.Queue(maxsize=self.queue_size)
@@ -86,8 +101,19 @@ class Outbox:
     def frame(self, frame: dict[str, object]) -> None:
         self._put(encode(frame))
 
-    def backlog(self, conversation_id: str, after_seq: int, ref: str | None) -> None:
-        self._put(_Backlog(conversation_id, after_seq, ref))
+    def subscribe(self, conversation_id: str) -> ConversationSub:
+        """A new subscription to the conversation, replacing any earlier one (the caller
+        closes that one's broker subscription)."""
+        self._generations += 1
+        sub = ConversationSub(generation=self._generations)
+        self.subs[conversation_id] = sub
+        return sub
+
+    def backlog(
+        self, conversation_id: str, after_seq: int, ref: str | None, *, generation: int = 0
+    ) -> None:
+        """Queue the backlog of the subscription with this generation."""
+        self._put(_Backlog(conversation_id, after_seq, ref, generation))
 
     async def pump(self) -> None:
         """Send queued frames forever (cancelled when the connection closes)."""
@@ -109,14 +135,15 @@ class Outbox:
 
     async def _send_backlog(self, item: _Backlog) -> None:
         sub = self.subs.get(item.conversation_id)
-        if sub is None:  # unsubscribed meanwhile
-            return
+        if sub is None or sub.generation != item.generation:
+            return  # unsubscribed meanwhile, or resubscribed: that subscription has its own
         sent = item.after_seq
         while True:
-            page = await self.read_backlog(item.conversation_id, sent, None)
+            page = await self._read(item.conversation_id, sub, sent, None)
+            if page is None:
+                return
             for message in page:
-                await self._send_message(item.conversation_id, message)
-                sent = message.seq
+                sent = await self._deliver(item.conversation_id, sent, message)
             if len(page) < BACKLOG_PAGE:
                 break
         sub.last_sent = sent
@@ -139,22 +166,80 @@ class Outbox:
                 self._recent.append(event.payload)
             await self.send_text(event.payload)
             return
-        sub = self.subs.get(event.conversation_id)
+        cid = event.conversation_id
+        sub = self.subs.get(cid)
         if sub is None or sub.last_sent is None or event.seq <= sub.last_sent:
             return  # not subscribed, backlog pending (it will hold this), or a duplicate
         if event.seq > sub.last_sent + 1:
             # Missed some (another node, a lost publish, out-of-order commits): fill from the DB.
-            while sub.last_sent < event.seq - 1:
-                missing = await self.read_backlog(
-                    event.conversation_id, sub.last_sent, event.seq - 1
-                )
-                if not missing:
-                    break
-                for message in missing:
-                    await self._send_message(event.conversation_id, message)
-                    sub.last_sent = message.seq
+            missing = await self._read(cid, sub, sub.last_sent, event.seq - 1)
+            if missing is None:
+                return
+            for message in missing:
+                sub.last_sent = await self._deliver(cid, sub.last_sent, message)
+            if sub.last_sent < event.seq - 1:
+                await self._send_gap(cid, sub.last_sent + 1, event.seq - 1)
         await self.send_text(event.payload)
         sub.last_sent = event.seq
+
+    async def _read(
+        self, conversation_id: str, sub: ConversationSub, after: int, upto: int | None
+    ) -> list[MessageRead] | None:
+        """Messages (after, upto] in pages; None (and the subscription ended, the client told)
+        when the reader may no longer read the conversation."""
+        found: list[MessageRead] = []
+        while True:
+            try:
+                page = await self.read_backlog(conversation_id, after, upto)
+            except AppError as exc:
+                if self.subs.get(conversation_id) is sub:
+                    del self.subs[conversation_id]
+                    if sub.subscription is not None:
+                        await sub.subscription.close()
+                await self.send_text(
+                    encode(
+                        {
+                            "type": "error",
+                            "code": exc.code,
+                            "message": exc.message,
+                            "conversation_id": conversation_id,
+                            "ref": None,
+                        }
+                    )
+                )
+                return None
+            found += page
+            if upto is None or len(page) < BACKLOG_PAGE or not page:
+                return found
+            after = page[-1].seq
+
+    async def _deliver(self, conversation_id: str, last: int, message: MessageRead) -> int:
+        """Send `message` after `last`, telling the client first about any seqs in between."""
+        if message.seq <= last:
+            return last
+        if message.seq > last + 1:
+            await self._send_gap(conversation_id, last + 1, message.seq - 1)
+        await self._send_message(conversation_id, message)
+        return message.seq
+
+    async def _send_gap(self, conversation_id: str, first: int, last: int) -> None:
+        log.warning("realtime gap in %s: seqs %d..%d not found", conversation_id, first, last)
+        await self.send_text(
+            encode(
+                {
+                    "type": "error",
+                    "code": "gap",
+                    "message": (
+                        f"Messages {first} to {last} could not be delivered; resubscribe with "
+                        f"after_seq {first - 1} or read them with GET .../messages."
+                    ),
+                    "conversation_id": conversation_id,
+                    "from_seq": first,
+                    "to_seq": last,
+                    "ref": None,
+                }
+            )
+        )
 
     async def _send_message(self, conversation_id: str, message: MessageRead) -> None:
         await self.send_text(

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from parlour.core.events import Event, conversation_channel, staff_channel, user_channel
+from parlour.core.events import QUEUE_EVENT, Audience, Event
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -24,7 +24,7 @@ def message_event(message: BaseModel, *, conversation_id: str, seq: int) -> Even
         {"type": "message", "conversation_id": conversation_id, "message": _dump(message)}
     )
     return Event(
-        channel=conversation_channel(conversation_id),
+        audience=Audience.conversation(conversation_id),
         type="message",
         payload=payload,
         conversation_id=conversation_id,
@@ -35,15 +35,31 @@ def message_event(message: BaseModel, *, conversation_id: str, seq: int) -> Even
 def conversation_events(
     conversation: BaseModel, *, conversation_id: str, tenant_id: str, user_ids: list[str]
 ) -> list[Event]:
-    """`conversation`: status or participants changed. Told to its subscribers, to the tenant's
-    staff (their queues and inboxes) and to each participant (their conversation lists)."""
+    """`conversation`: status or participants changed, with the full view (subject, last
+    message). Told only to those who may read it: its subscribers, each participant (their
+    conversation lists) and the tenant's admins. Never to the staff feed (see `queue_event`)."""
     payload = encode({"type": "conversation", "conversation": _dump(conversation)})
-    channels = [conversation_channel(conversation_id), staff_channel(tenant_id)]
-    channels += [user_channel(u) for u in user_ids]
+    audiences = [Audience.conversation(conversation_id), Audience.tenant_admins(tenant_id)]
+    audiences += [Audience.user(u) for u in dict.fromkeys(user_ids)]
     return [
-        Event(channel=c, type="conversation", payload=payload, conversation_id=conversation_id)
-        for c in channels
+        Event(audience=a, type="conversation", payload=payload, conversation_id=conversation_id)
+        for a in audiences
     ]
+
+
+def queue_event(entry: BaseModel, *, tenant_id: str, queued: bool) -> Event:
+    """`queue`: a conversation entered (`queued`) or left (`dequeued`) the waiting queue, as a
+    redacted entry (no subject, no message text) fit for every staff member of the tenant."""
+    payload = encode(
+        {"type": "queue", "action": "queued" if queued else "dequeued", "entry": _dump(entry)}
+    )
+    conversation_id = str(getattr(entry, "id", "")) or None
+    return Event(
+        audience=Audience.staff_queue(tenant_id),
+        type=QUEUE_EVENT,
+        payload=payload,
+        conversation_id=conversation_id,
+    )
 
 
 def read_event(*, conversation_id: str, user_id: str, seq: int) -> Event:
@@ -52,7 +68,7 @@ def read_event(*, conversation_id: str, user_id: str, seq: int) -> Event:
         {"type": "read", "conversation_id": conversation_id, "user_id": user_id, "seq": seq}
     )
     return Event(
-        channel=conversation_channel(conversation_id),
+        audience=Audience.conversation(conversation_id),
         type="read",
         payload=payload,
         conversation_id=conversation_id,
@@ -71,7 +87,7 @@ def typing_event(*, conversation_id: str, user_id: str, display_name: str, activ
         }
     )
     return Event(
-        channel=conversation_channel(conversation_id),
+        audience=Audience.conversation(conversation_id),
         type="typing",
         payload=payload,
         conversation_id=conversation_id,

@@ -1,7 +1,9 @@
 """The realtime WebSocket at /api/v1/realtime: authenticate, then serve frames.
 
-Close codes: 4001 not authenticated, 4003 origin not allowed, 4008 too slow, 1007 a frame that
-is not a JSON object, 1009 a frame over the size limit.
+Close codes: 4001 not authenticated (or the credential stopped being valid: it expired, was
+logged out or revoked, its password changed, its user was deactivated), 4003 origin not
+allowed, 4008 too slow, 1007 a frame that is not a JSON object, 1009 a frame over the size
+limit, 1011 an internal error (the connection's sender failed).
 """
 
 from __future__ import annotations
@@ -10,21 +12,24 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from parlour.auth.principal import Principal
+from parlour.auth.service import Credential
 from parlour.conversations import service as conversations
 from parlour.conversations.access import access_conversation
 from parlour.core.errors import AppError, BadRequest, Unauthorized
-from parlour.core.events import conversation_channel, staff_channel, user_channel
-from parlour.deps import authenticate_credential, credential_from
-from parlour.messages import repository as message_repository
+from parlour.core.events import CREDENTIALS_EVENT, Audience, AudienceKind, Event
+from parlour.deps import authenticate_session, credential_from
+from parlour.messages import service as messages
 from parlour.messages.schemas import MessageRead
 from parlour.messages.service import SendRequest
 from parlour.realtime.broker import Subscription
-from parlour.realtime.connection import BACKLOG_PAGE, ConversationSub, Outbox
+from parlour.realtime.connection import BACKLOG_PAGE, Outbox
 from parlour.realtime.envelopes import typing_event
 from parlour.realtime.frames import (
     AuthFrame,
@@ -45,8 +50,9 @@ router = APIRouter()
 AUTH_TIMEOUT_SECONDS = 10.0
 # How long a closing connection waits for its in-flight sends and queued frames.
 FLUSH_SECONDS = 3.0
-CLOSE_SECONDS = 5.0
 TOO_SLOW = 4008
+UNAUTHORIZED = 4001
+INTERNAL_ERROR = 1011
 
 
 class CloseConnection(Exception):
@@ -85,13 +91,35 @@ class FrameError(Exception):
         self.ref = ref
 
 
+def _audiences(principal: Principal) -> list[Audience]:
+    """The audiences a connection belongs to besides the conversations it subscribes to (each
+    checked at subscribe): the user's own feed, the tenant's admin feed for admins and keys (who
+    read every conversation of their tenant), the redacted queue feed for staff, and the tenant's
+    API-key feed for a key (credential re-checks)."""
+    found = []
+    if principal.user_id:
+        found.append(Audience.user(principal.user_id))
+    if principal.is_admin or principal.is_service:
+        found.append(Audience.tenant_admins(principal.tenant_id))
+    if principal.is_staff:
+        found.append(Audience.staff_queue(principal.tenant_id))
+    if principal.is_service:
+        found.append(Audience.tenant_keys(principal.tenant_id))
+    return found
+
+
 class Session:
     """One authenticated connection."""
 
-    def __init__(self, ws: WebSocket, runtime: Runtime, principal: Principal) -> None:
+    def __init__(
+        self, ws: WebSocket, runtime: Runtime, credential: Credential, raw_credential: str
+    ) -> None:
         self.ws = ws
         self.runtime = runtime
-        self.principal = principal
+        self.principal = credential.principal
+        self.expires_at = credential.expires_at
+        # Kept to re-check when told the credential may have been revoked.
+        self._credential = raw_credential
         self.outbox = Outbox(
             send_text=ws.send_text,
             read_backlog=self._read_backlog,
@@ -102,40 +130,114 @@ class Session:
         self._sends = asyncio.Semaphore(runtime.settings.ws_max_inflight_sends)
         self._tasks: set[asyncio.Task[None]] = set()
         self._main: asyncio.Task[None] | None = None
+        # Why the connection is being closed from outside the read loop (pump failure,
+        # credential no longer valid); the main task is cancelled and raises this.
+        self._closing: CloseConnection | None = None
+
+    def _listen(self, event: Event) -> None:
+        """The broker listener: never blocks. Internal events act on the connection; the rest
+        are queued for the client."""
+        if event.internal:
+            if event.type == CREDENTIALS_EVENT:
+                self._spawn(self._recheck_credential())
+            return
+        if (
+            event.type == "conversation"
+            and event.audience.kind is AudienceKind.conversation
+            and event.conversation_id in self.outbox.subs
+            and not (self.principal.is_admin or self.principal.is_service)
+        ):
+            # Participants changed: a subscriber who lost access stops receiving.
+            self._spawn(self._recheck_access(event.conversation_id))
+        self.outbox.listener(event)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _overflow(self) -> None:
         if self._main is not None:
             self._main.cancel()
 
+    def _stop(self, reason: CloseConnection) -> None:
+        """Close the connection from outside the read loop."""
+        if self._closing is None and self._main is not None:
+            self._closing = reason
+            if self._main is not None:
+                self._main.cancel()
+
+    def _pump_done(self, task: asyncio.Task[None]) -> None:
+        """The sender is supervised: if it dies the connection closes with 1011 and a reason,
+        never left a zombie that later looks too slow."""
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            return
+        if isinstance(exc, WebSocketDisconnect):  # the client left mid-send: nothing to tell
+            log.info("realtime client left while frames were being sent")
+        else:
+            log.error("realtime sender failed; closing the connection", exc_info=exc)
+        self._stop(CloseConnection(INTERNAL_ERROR, f"internal error: {type(exc).__name__}"))
+
+    def _expired(self) -> None:
+        self._stop(CloseConnection(UNAUTHORIZED, "the token has expired"))
+
+    async def _recheck_credential(self) -> None:
+        try:
+            await authenticate_session(self.runtime, self._credential)
+        except Unauthorized:
+            self._stop(CloseConnection(UNAUTHORIZED, "the credential is no longer valid"))
+        except Exception:  # the database is down: the next event or the expiry re-checks
+            log.exception("re-checking a realtime credential failed")
+
+    async def _recheck_access(self, conversation_id: str) -> None:
+        sub = self.outbox.subs.get(conversation_id)
+        if sub is None:
+            return
+        try:
+            async with self.runtime.uow(write=False) as tx:
+                await access_conversation(tx.session, self.principal, conversation_id)
+        except AppError as exc:
+            if self.outbox.subs.get(conversation_id) is sub:
+                del self.outbox.subs[conversation_id]
+                if sub.subscription:
+                    await sub.subscription.close()
+                frame = error_frame(exc, None)
+                frame["conversation_id"] = conversation_id
+                self.outbox.frame(frame)
+
     async def _read_backlog(
         self, conversation_id: str, after: int, upto: int | None
     ) -> list[MessageRead]:
+        # Through the messages service: the reader's access is checked on every read.
         async with self.runtime.uow(write=False) as tx:
-            rows, _ = await message_repository.page(
-                tx.session,
-                conversation_id,
+            page = await messages.list_messages(
+                tx,
+                self.principal,
+                conversation_id=conversation_id,
                 after_seq=after,
                 before_seq=None if upto is None else upto + 1,
                 limit=BACKLOG_PAGE,
             )
-        return [MessageRead.model_validate(m) for m in rows]
+        return page.messages
 
     async def run(self) -> None:
-        """Serve until the client leaves; raises TooSlow when the outbox overflowed."""
+        """Serve until the client leaves; raises CloseConnection to close with a code."""
         self._main = asyncio.current_task()
         broker = self.runtime.broker
-        if self.principal.user_id:
-            self._feeds.append(
-                await broker.subscribe(user_channel(self.principal.user_id), self.outbox.listener)
-            )
-        if self.principal.is_staff:
-            self._feeds.append(
-                await broker.subscribe(
-                    staff_channel(self.principal.tenant_id), self.outbox.listener
-                )
-            )
+        for audience in _audiences(self.principal):
+            self._feeds.append(await broker.subscribe(audience.channel, self._listen))
         pump = asyncio.create_task(self.outbox.pump())
+        pump.add_done_callback(self._pump_done)
+        expiry = None
+        if self.expires_at is not None:
+            left = (self.expires_at - self.runtime.clock.now()).total_seconds()
+            expiry = asyncio.get_running_loop().call_later(max(0.0, left), self._expired)
         try:
+            # Revoked between authentication and the feeds above? Re-check once subscribed.
+            await authenticate_session(self.runtime, self._credential)
             self.outbox.frame(
                 {
                     "type": "ready",
@@ -148,11 +250,20 @@ class Session:
         except CloseConnection:
             await self._flush()
             raise
+        except Unauthorized as exc:
+            raise CloseConnection(UNAUTHORIZED, exc.message) from exc
         except asyncio.CancelledError:
-            if self.outbox.too_slow:
+            if self._closing is not None or self.outbox.too_slow:
+                if self._main is not None:
+                    self._main.uncancel()  # our own cancel: closing, not being torn down
+                if self._closing is not None:
+                    raise self._closing from None
                 raise CloseConnection(TOO_SLOW, "too slow: the outgoing queue is full") from None
             raise
         finally:
+            self._main = None  # from here on, nothing cancels this task to close it
+            if expiry is not None:
+                expiry.cancel()
             pump.cancel()
             for task in list(self._tasks):
                 task.cancel()
@@ -210,8 +321,11 @@ class Session:
 
     async def _subscribe(self, frame: SubscribeFrame) -> None:
         cid = frame.conversation_id
-        async with self.runtime.uow(write=False) as tx:
-            access = await access_conversation(tx.session, self.principal, cid)
+        # An admin from outside subscribes as a recorded observer, as over REST: nobody reads
+        # silently.
+        may_write = conversations.reading_may_write(self.principal)
+        async with self.runtime.uow(write=may_write) as tx:
+            access = await conversations.do_open_for_reading(tx, self.principal, cid)
         last_seq = access.conversation.last_seq
         if frame.after_seq is not None and frame.after_seq > last_seq:
             raise BadRequest(
@@ -220,14 +334,14 @@ class Session:
         old = self.outbox.subs.pop(cid, None)
         if old and old.subscription:
             await old.subscription.close()
-        sub = ConversationSub()
-        self.outbox.subs[cid] = sub
+        # A new generation: a backlog still queued for the old subscription is dropped.
+        sub = self.outbox.subscribe(cid)
         # Broker first, then the backlog: nothing committed in between can be missed.
         sub.subscription = await self.runtime.broker.subscribe(
-            conversation_channel(cid), self.outbox.listener
+            Audience.conversation(cid).channel, self._listen
         )
         after = frame.after_seq if frame.after_seq is not None else last_seq
-        self.outbox.backlog(cid, after, frame.ref)
+        self.outbox.backlog(cid, after, frame.ref, generation=sub.generation)
 
     async def _send(self, frame: SendFrame) -> None:
         self.runtime.limiter.hit(
@@ -278,38 +392,49 @@ class Session:
         )
 
 
-async def _authenticate(ws: WebSocket, runtime: Runtime) -> Principal:
-    """Token from the query, a cookie (only from an allowed Origin) or the first frame."""
+async def _authenticate(ws: WebSocket, runtime: Runtime) -> tuple[Credential, str]:
+    """Token from the query, a cookie (only from an allowed Origin) or the first frame; the
+    caller and the credential (kept to re-check it later)."""
     token = ws.query_params.get("token")
     if token:
-        return await authenticate_credential(runtime, token)
+        return await authenticate_session(runtime, token), token
     credential, from_cookie = credential_from(ws)
     if credential and from_cookie:
         origin = ws.headers.get("origin")
         host = ws.headers.get("host", "")
         if origin and not runtime.settings.origin_allowed(origin, host=host):
             raise CloseConnection(4003, "origin not allowed")
-        return await authenticate_credential(runtime, credential)
+        return await authenticate_session(runtime, credential), credential
     if credential:
-        return await authenticate_credential(runtime, credential)
+        return await authenticate_session(runtime, credential), credential
     try:
         text = await asyncio.wait_for(ws.receive_text(), AUTH_TIMEOUT_SECONDS)
     except TimeoutError:
-        raise CloseConnection(4001, "authentication timed out") from None
+        raise CloseConnection(UNAUTHORIZED, "authentication timed out") from None
     try:
         frame = _parse(text, runtime.settings.ws_max_frame_bytes)
     except FrameError as exc:
-        raise CloseConnection(4001, "the first frame must be auth") from exc
+        raise CloseConnection(UNAUTHORIZED, "the first frame must be auth") from exc
     if not isinstance(frame, AuthFrame):
-        raise CloseConnection(4001, "the first frame must be auth")
-    return await authenticate_credential(runtime, frame.token)
+        raise CloseConnection(UNAUTHORIZED, "the first frame must be auth")
+    return await authenticate_session(runtime, frame.token), frame.token
 
 
-async def _close(ws: WebSocket, exc: CloseConnection) -> None:
-    if exc.code != TOO_SLOW:  # a slow client's pipe is full: the close frame says it all
-        frame = {"type": "error", "code": "closed", "message": exc.reason, "ref": None}
-        await ws.send_text(json.dumps(frame))
-    await ws.close(code=exc.code, reason=exc.reason)
+async def _close(ws: WebSocket, exc: CloseConnection, *, within: float) -> None:
+    """Say why, then close, within `within` seconds: a socket that takes no more data (a
+    client that stopped reading) is abandoned rather than awaited forever. A slow client's
+    pipe is full, so it gets only the close frame."""
+    try:
+        async with asyncio.timeout(within):
+            if exc.code != TOO_SLOW:
+                frame = {"type": "error", "code": "closed", "message": exc.reason, "ref": None}
+                with contextlib.suppress(Exception):  # the close frame says it all as well
+                    await ws.send_text(json.dumps(frame))
+            await ws.close(code=exc.code, reason=exc.reason)
+    except TimeoutError:
+        log.warning("closing a realtime connection (%s) timed out; abandoned", exc.code)
+    except Exception:  # the client is gone already
+        return
 
 
 @router.websocket("/realtime")
@@ -318,15 +443,11 @@ async def realtime(ws: WebSocket) -> None:
     await ws.accept()
     try:
         try:
-            principal = await _authenticate(ws, runtime)
+            credential, raw = await _authenticate(ws, runtime)
         except Unauthorized as exc:
-            raise CloseConnection(4001, exc.message) from exc
-        await Session(ws, runtime, principal).run()
+            raise CloseConnection(UNAUTHORIZED, exc.message) from exc
+        await Session(ws, runtime, credential, raw).run()
     except CloseConnection as exc:
-        with contextlib.suppress(Exception):
-            await ws.send_text(
-                json.dumps({"type": "error", "code": "closed", "message": exc.reason, "ref": None})
-            )
-            await ws.close(code=exc.code, reason=exc.reason)
+        await _close(ws, exc, within=runtime.settings.ws_close_timeout_seconds)
     except WebSocketDisconnect:
         return

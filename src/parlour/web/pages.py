@@ -4,18 +4,19 @@ services as the API, and hands its data to one small script as JSON."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Form, Request
+from pydantic import BaseModel
 from starlette.responses import RedirectResponse, Response
 
 from parlour.auth import directory
 from parlour.auth.principal import Principal
-from parlour.auth.routes import client_ip, token_response
+from parlour.auth.routes import client_ip, revoke_request_token, token_response
 from parlour.auth.service import authenticate, get_tenant, get_tenant_by_slug, principal_for
 from parlour.auth.tokens import COOKIE_NAME
 from parlour.conversations import service as conversations
-from parlour.conversations.schemas import ConversationRead
 from parlour.core.errors import AppError, NotFound
 from parlour.core.uow import UnitOfWork
 from parlour.deps import RuntimeDep
@@ -47,7 +48,7 @@ def _me(principal: Principal) -> dict[str, Any]:
     return {"id": principal.user_id, "role": principal.role, "display_name": principal.display_name}
 
 
-def _dump(views: list[ConversationRead]) -> list[dict[str, Any]]:
+def _dump(views: Sequence[BaseModel]) -> list[dict[str, Any]]:
     return [v.model_dump(mode="json") for v in views]
 
 
@@ -184,9 +185,11 @@ async def login_submit(
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, runtime: RuntimeDep) -> Response:
+    """Sign out: the cookie's token is revoked (not just forgotten) and the cookie cleared."""
     if _from_elsewhere(request):
         return _cross_site(request)
+    await revoke_request_token(runtime, request)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")
     return response

@@ -103,6 +103,9 @@ export class ParlourClient extends EventTarget {
     this.pongTimer = null;
     this.onOnline = () => this.state === "reconnecting" && this.#reconnectNow();
     this.onOffline = () => this.ws && this.#drop("offline");
+    // Leaving the page (a link, the logout form): close first, so that the server closing this
+    // socket as the page logs out (4001) does not send the page to the login form instead.
+    this.onLeave = () => this.state !== "closed" && this.state !== "idle" && this.close();
   }
 
   /** Open the connection (it then stays open, reconnecting as needed, until close()). */
@@ -110,6 +113,7 @@ export class ParlourClient extends EventTarget {
     if (this.state !== "idle" && this.state !== "closed") return;
     window.addEventListener("online", this.onOnline);
     window.addEventListener("offline", this.onOffline);
+    window.addEventListener("beforeunload", this.onLeave);
     this.#open();
   }
 
@@ -118,6 +122,7 @@ export class ParlourClient extends EventTarget {
     this.#setState("closed");
     window.removeEventListener("online", this.onOnline);
     window.removeEventListener("offline", this.onOffline);
+    window.removeEventListener("beforeunload", this.onLeave);
     clearTimeout(this.retryTimer);
     this.#stopHeartbeat();
     if (this.ws) {

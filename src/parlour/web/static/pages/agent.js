@@ -22,8 +22,9 @@ let room = null;
 let currentId = null;
 let connectedOnce = false;
 
+// A queue entry (a waiting conversation this agent may not read yet) has no participants.
 function myPart(conversation) {
-  return conversation.participants.find((p) => p.user_id === me.id && !p.left_at);
+  return (conversation.participants || []).find((p) => p.user_id === me.id && !p.left_at);
 }
 
 // Where a conversation belongs for this agent; null when it is none of their business any more.
@@ -63,7 +64,7 @@ function upsert(conversation) {
     last_message: conversation.last_message || (previous && previous.last_message) || null,
   };
   entry.bucket = bucket;
-  entry.lastSeq = Math.max(entry.lastSeq, conversation.last_seq);
+  entry.lastSeq = Math.max(entry.lastSeq, conversation.last_seq || 0);
   entry.readSeq = Math.max(entry.readSeq, part ? part.last_read_seq : 0);
   if (bucket === "mine") {
     client.subscribe(conversation.id, { afterSeq: entry.lastSeq }).catch(() => {});
@@ -82,19 +83,21 @@ function remove(entry) {
 function render(entry) {
   const c = entry.conversation;
   const { refs, node } = entry;
-  const customer = c.participants.find((p) => p.role === "customer");
+  const customer = (c.participants || []).find((p) => p.role === "customer");
   const count = unread(entry);
   node.dataset.conversationId = c.id;
   node.classList.toggle("conv-unread", count > 0);
   node.classList.toggle("conv-ended", c.status === "ended");
   node.classList.toggle("is-current", c.id === currentId);
-  refs.name.textContent = customer ? customer.display_name : "Customer";
+  refs.name.textContent = customer
+    ? customer.display_name
+    : c.customer_display_name || "Customer";
   refs.subject.textContent = c.subject || c.kind;
   const last = c.last_message;
   refs.preview.textContent = last
     ? `${last.sender_id === me.id ? "You: " : ""}${last.body.split("\n")[0]}`
     : "";
-  refs.time.dateTime = c.last_activity_at;
+  refs.time.dateTime = c.last_activity_at || c.created_at;
   refs.time.textContent =
     entry.bucket === "queue"
       ? `waiting ${duration(Date.now() - Date.parse(c.created_at))}`
@@ -255,6 +258,17 @@ client.addEventListener("read", (event) => {
 });
 
 client.addEventListener("conversation", (event) => upsert(event.detail.conversation));
+
+// The staff feed: a conversation entered or left the waiting queue (a redacted entry).
+client.addEventListener("queue", (event) => {
+  const { action, entry: queued } = event.detail;
+  const entry = entries.get(queued.id);
+  if (action === "queued") {
+    if (!entry || entry.bucket === "queue") upsert(queued);
+  } else if (entry && entry.bucket === "queue") {
+    remove(entry);
+  }
+});
 
 client.addEventListener("ready", () => {
   if (connectedOnce) resync();
