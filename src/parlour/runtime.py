@@ -31,6 +31,9 @@ class Runtime:
             self.uow,
             max_chars=self.settings.max_message_chars,
             batch_max=self.settings.write_batch_max,
+            queue_max=self.settings.write_queue_max,
+            send_timeout=self.settings.send_timeout_seconds,
+            drain_timeout=self.settings.write_drain_seconds,
         )
         self.limiter = RateLimiter(self.clock)
 
@@ -53,7 +56,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     url = settings.resolved_database_url()
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(url, sqlite_synchronous=settings.sqlite_synchronous)
     return Runtime(
         settings=settings,
         engine=engine,

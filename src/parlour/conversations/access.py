@@ -53,7 +53,11 @@ async def access_conversation(
 
 
 def check_can_post(principal: Principal, access: Access) -> None:
-    """Raise unless the caller may post into this (readable) conversation now."""
+    """Raise unless the caller may post into this (readable) conversation now.
+
+    The tenant's system actor posts on behalf of a participant (a bot, a channel contact):
+    `access.participant` is then that participant's row, and the same rules apply to it.
+    """
     if principal.is_service:
         raise Forbidden("Service keys read and manage conversations but do not post.")
     part = access.participant
