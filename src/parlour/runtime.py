@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from parlour.config import Settings
+from parlour.conversations.read_writer import ReadWriter
 from parlour.core.clock import Clock, SystemClock
 from parlour.core.db import create_engine, session_factory
 from parlour.core.ratelimit import RateLimiter
@@ -24,12 +25,21 @@ class Runtime:
     clock: Clock
     secret_key: str
     writer: MessageWriter = field(init=False)
+    read_writer: ReadWriter = field(init=False)
     limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.writer = MessageWriter(
             self.uow,
             max_chars=self.settings.max_message_chars,
+            batch_max=self.settings.write_batch_max,
+            queue_max=self.settings.write_queue_max,
+            send_timeout=self.settings.send_timeout_seconds,
+            drain_timeout=self.settings.write_drain_seconds,
+        )
+        # Read pointers are group-committed like sends (docs/architecture/transactions.md).
+        self.read_writer = ReadWriter(
+            self.uow,
             batch_max=self.settings.write_batch_max,
             queue_max=self.settings.write_queue_max,
             send_timeout=self.settings.send_timeout_seconds,
@@ -44,9 +54,11 @@ class Runtime:
     async def start(self) -> None:
         await self.broker.start()
         self.writer.start()
+        self.read_writer.start()
 
     async def stop(self) -> None:
         await self.writer.stop()
+        await self.read_writer.stop()
         await self.broker.stop()
         await self.engine.dispose()
 
