@@ -89,7 +89,7 @@ async def chat(rt: Runtime) -> tuple[Any, str]:
 async def test_stop_finishes_the_batch_in_flight_and_the_queue(runtime: Runtime) -> None:
     customer, cid = await chat(runtime)
     gate = Gate()
-    writer = writer_for(runtime, gate, drain_timeout=5.0)
+    writer = writer_for(runtime, gate)  # the default drain time (5 s) is plenty
     first = [
         asyncio.create_task(writer.send(SendRequest(customer, cid, f"a{n}"))) for n in range(5)
     ]
@@ -100,11 +100,11 @@ async def test_stop_finishes_the_batch_in_flight_and_the_queue(runtime: Runtime)
     await asyncio.sleep(0)
     stopping = asyncio.create_task(writer.stop())
     await asyncio.sleep(0.05)
-    with pytest.raises(Unavailable):  # stopping: nothing new is taken
-        await writer.send(SendRequest(customer, cid, "too late"))
     gate.opened.set()
     results = await answers(*first, *queued)
     await asyncio.wait_for(stopping, 5)
+    with pytest.raises(Unavailable):
+        await writer.send(SendRequest(customer, cid, "too late"))
     assert all(isinstance(r, MessageRead) for r in results), results
     seqs = [r.seq for r in results if isinstance(r, MessageRead)]
     assert seqs == list(range(seqs[0], seqs[0] + 8))
@@ -119,7 +119,11 @@ async def test_stop_answers_everyone_when_the_drain_times_out(runtime: Runtime) 
         asyncio.create_task(writer.send(SendRequest(customer, cid, f"m{n}"))) for n in range(6)
     ]
     await asyncio.wait_for(gate.entered.wait(), 5)
-    await asyncio.wait_for(writer.stop(), 5)
+    stopping = asyncio.create_task(writer.stop())
+    await asyncio.sleep(0.05)
+    with pytest.raises(Unavailable):  # while draining nothing new is taken
+        await writer.send(SendRequest(customer, cid, "too late"))
+    await asyncio.wait_for(stopping, 5)
     results = await answers(*sends)
     assert all(isinstance(r, Unavailable) for r in results), results
 

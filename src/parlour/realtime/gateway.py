@@ -202,7 +202,7 @@ class Session:
         elif isinstance(frame, TypingFrame):
             try:
                 self.runtime.limiter.hit(
-                    f"typing:{self.principal.user_id}",
+                    f"typing:{self.principal.user_id or self.principal.api_key_id}",
                     limit=self.runtime.settings.typing_rate_per_minute,
                 )
             except RateLimited:
@@ -210,7 +210,8 @@ class Session:
             await self._typing(frame)
         elif isinstance(frame, ReadFrame):
             self.runtime.limiter.hit(
-                f"read:{self.principal.user_id}", limit=self.runtime.settings.read_rate_per_minute
+                f"read:{self.principal.user_id or self.principal.api_key_id}",
+                limit=self.runtime.settings.read_rate_per_minute,
             )
             # Coalesced with other read pointers into one transaction; only a refusal answers.
             ref = frame.ref
