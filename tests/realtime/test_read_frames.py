@@ -6,42 +6,19 @@ count the read writer's transactions."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
-from parlour.app import create_app
 from parlour.messages.service import SendRequest
 from parlour.models.conversation import Participant
 from parlour.runtime import Runtime
 from tests.factories import auth, make_conversation, make_user, token_for
-from tests.system.conftest import free_port
+from tests.realtime.inprocess import serving
 from tests.system.wsclient import RealtimeClient
 
 BURST = 200
-
-
-@contextlib.asynccontextmanager
-async def serving(rt: Runtime) -> AsyncIterator[str]:
-    """The app on a free port (the runtime is the test's); yields its ws:// base."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(runtime=rt), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                await asyncio.sleep(0.01)
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 async def _pointer(rt: Runtime, cid: str, user_id: str | None) -> int:
