@@ -297,8 +297,6 @@ async def do_append_system_message(
         "body": body,
         "sender_id": None,
         "client_msg_id": None,
-        "channel": WEB,
-        "external_id": None,
         "meta": meta,
         "attachments": [],
         "created_at": tx.now,
