@@ -2,9 +2,9 @@
 
 Run after the server has stopped, on the very database it served (same schema, indexes and
 foreign keys, same durability settings): SQLite through sqlite3 (and aiosqlite, the server's
-driver) in WAL mode with synchronous=NORMAL and BEGIN IMMEDIATE; PostgreSQL through asyncpg
-with the server's defaults (synchronous_commit on). Only INSERTs: no seq allocation, no
-access checks, no events, no network between client and server.
+driver) in WAL mode with the server's synchronous level (FULL or NORMAL) and BEGIN IMMEDIATE;
+PostgreSQL through asyncpg with the server's defaults (synchronous_commit on). Only INSERTs:
+no seq allocation, no access checks, no events, no network between client and server.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def sqlite_baseline(
     path = db.url.split("///", 1)[1]
     conn = sqlite3.connect(path, isolation_level=None, timeout=30)
     try:
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        for pragma in ("journal_mode=WAL", f"synchronous={db.synchronous}", "foreign_keys=ON"):
             conn.execute(f"PRAGMA {pragma}")
         targets = [_Target(*row) for row in conn.execute(_TARGETS_SQL)]
         sql = f"INSERT INTO messages ({INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
@@ -119,7 +119,7 @@ async def aiosqlite_baseline(
 
     path = db.url.split("///", 1)[1]
     async with aiosqlite.connect(path, isolation_level=None, timeout=30) as conn:
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        for pragma in ("journal_mode=WAL", f"synchronous={db.synchronous}", "foreign_keys=ON"):
             await conn.execute(f"PRAGMA {pragma}")
         async with conn.execute(_TARGETS_SQL) as cursor:
             targets = [_Target(*row) async for row in cursor]

@@ -34,11 +34,25 @@ class BackendUnavailable(Exception):
     """The backend cannot be reached (the benchmark skips it and says why)."""
 
 
+# The backends a run can measure: SQLite at both durability levels, and PostgreSQL.
+SQLITE_LEVELS = {"sqlite-full": "FULL", "sqlite-normal": "NORMAL"}
+BACKENDS = [*SQLITE_LEVELS, "postgresql"]
+
+
 @dataclass(frozen=True, slots=True)
 class BenchDatabase:
-    backend: str
+    backend: str  # sqlite-full, sqlite-normal or postgresql
     url: str  # SQLAlchemy URL, as the server gets it
     data_dir: Path
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.backend in SQLITE_LEVELS
+
+    @property
+    def synchronous(self) -> str:
+        """PRAGMA synchronous for SQLite (PARLOUR_SQLITE_SYNCHRONOUS); FULL is the default."""
+        return SQLITE_LEVELS.get(self.backend, "FULL")
 
     def settings(self) -> Settings:
         return Settings(
@@ -46,6 +60,7 @@ class BenchDatabase:
             database_url=self.url,
             data_dir=self.data_dir,
             secret_key=SECRET_KEY,
+            sqlite_synchronous=self.synchronous,
         )
 
 
@@ -81,7 +96,7 @@ async def fresh_database(backend: str, *, pg_admin_url: str) -> AsyncIterator[Be
     """A migrated, empty database for `backend`, removed when the block ends."""
     data_dir = Path(tempfile.mkdtemp(prefix=f"parlour-bench-{backend}-"))
     try:
-        if backend == "sqlite":
+        if backend in SQLITE_LEVELS:
             url = f"sqlite+aiosqlite:///{data_dir / 'parlour.db'}"
             await _migrate(url)
             yield BenchDatabase(backend, url, data_dir)

@@ -181,8 +181,30 @@ def text(reports: list[BackendReport], skipped: list[str]) -> str:
                 f"  server/baseline: run {run.delivered_per_second / b.rows_per_second:.2f}"
                 + (f", max {best.rate / b.rows_per_second:.2f}" if best else "")
             )
+    lines += durability(reports)
     lines += skipped
     return "\n".join(lines)
+
+
+def durability(reports: list[BackendReport]) -> list[str]:
+    """What FULL costs against NORMAL on SQLite, when the run measured both."""
+    by_name = {r.backend: r for r in reports}
+    full, normal = by_name.get("sqlite-full"), by_name.get("sqlite-normal")
+    if full is None or normal is None:
+        return []
+    best_full, best_normal = full.max_sustainable, normal.max_sustainable
+    best = (
+        f"{best_full.rate:.0f} vs {best_normal.rate:.0f} msgs/s"
+        if best_full and best_normal
+        else "n/a"
+    )
+    return [
+        "== sqlite-full against sqlite-normal (PARLOUR_SQLITE_SYNCHRONOUS) ==",
+        f"  run: delivery p50 {full.run.delivery.p50:.1f} vs {normal.run.delivery.p50:.1f} ms, "
+        f"p99 {full.run.delivery.p99:.1f} vs {normal.run.delivery.p99:.1f} ms; "
+        f"mean batch {full.run.mean_batch:.1f} vs {normal.run.mean_batch:.1f}",
+        f"  max sustainable rate: {best}",
+    ]
 
 
 def _best_text(r: BackendReport) -> str:
@@ -240,5 +262,8 @@ def markdown(reports: list[BackendReport], skipped: list[str], *, header: str) -
                 f"| {r.run.delivered_per_second / b.rows_per_second:.2f} "
                 f"| {(best.rate / b.rows_per_second) if best else math.nan:.2f} |"
             )
+    compared = durability(reports)
+    if compared:
+        out += ["", *(line.strip() for line in compared)]
     out += [f"\n{s}" for s in skipped]
     return "\n".join(out)

@@ -61,6 +61,7 @@ def start_server(db: BenchDatabase, *, profile: Path | None = None) -> Server:
         "PARLOUR_DATA_DIR": str(db.data_dir),
         "PARLOUR_SECRET_KEY": SECRET_KEY,
         "PARLOUR_LOG_LEVEL": "warning",
+        "PARLOUR_SQLITE_SYNCHRONOUS": db.synchronous,
         # The per-user send limit (600/min by default) protects a real deployment; here each
         # customer deliberately sends faster than a person would.
         "PARLOUR_SEND_RATE_PER_MINUTE": "100000000",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     ws_close_timeout_seconds: float = 10.0
     # Group commit: the most sends one transaction takes.
     write_batch_max: int = 256
+    # Sends (and read pointers) waiting for the writer; a full queue answers 503 unavailable.
+    write_queue_max: int = Field(default=10_000, ge=1)
+    # How long a send waits for its commit before the sender hears 503 unavailable.
+    send_timeout_seconds: float = Field(default=10.0, gt=0)
+    # On shutdown, how long the writers may take to finish what is queued.
+    write_drain_seconds: float = Field(default=5.0, ge=0)
+    # FULL: an ack survives a power loss (one fsync per committed batch); NORMAL: it survives
+    # a crash of the process, and a power loss may drop the last transactions.
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     # Rate limits (per key per minute).
     login_rate_per_minute: int = 20
     guest_rate_per_minute: int = 30
@@ -54,9 +63,20 @@ class Settings(BaseSettings):
     sweep_batch_size: int = Field(default=100, ge=1, le=10_000)
     # Bearer secret for POST /api/v1/cron/close-expired; empty turns the endpoint off (401).
     cron_secret: str = ""
+    # WebSocket `read` and `typing` frames per user (typing over the limit is dropped).
+    read_rate_per_minute: int = 600
+    typing_rate_per_minute: int = 120
     # Check the schema is current at start-up (tests that build it themselves may turn it off).
     check_schema_on_start: bool = True
     log_level: str = "info"
+
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _check_synchronous(cls, value: object) -> object:
+        level = value.strip().upper() if isinstance(value, str) else value
+        if level not in ("FULL", "NORMAL"):
+            raise ValueError(f"PARLOUR_SQLITE_SYNCHRONOUS must be FULL or NORMAL, not {value!r}")
+        return level
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

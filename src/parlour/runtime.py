@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from parlour.config import Settings
+from parlour.conversations.read_writer import ReadWriter
 from parlour.core.clock import Clock, SystemClock
 from parlour.core.db import create_engine, session_factory
 from parlour.core.domain_events import DomainHooks
@@ -38,6 +39,7 @@ class Runtime:
     clock: Clock
     secret_key: str
     writer: MessageWriter = field(init=False)
+    read_writer: ReadWriter = field(init=False)
     limiter: RateLimiter = field(init=False)
     # Job handlers this node runs (the process-wide ones, plus any registered here) and its worker.
     jobs: JobRegistry = field(init=False)
@@ -55,6 +57,17 @@ class Runtime:
             self.uow,
             max_chars=self.settings.max_message_chars,
             batch_max=self.settings.write_batch_max,
+            queue_max=self.settings.write_queue_max,
+            send_timeout=self.settings.send_timeout_seconds,
+            drain_timeout=self.settings.write_drain_seconds,
+        )
+        # Read pointers are group-committed like sends (docs/architecture/transactions.md).
+        self.read_writer = ReadWriter(
+            self.uow,
+            batch_max=self.settings.write_batch_max,
+            queue_max=self.settings.write_queue_max,
+            send_timeout=self.settings.send_timeout_seconds,
+            drain_timeout=self.settings.write_drain_seconds,
         )
         self.limiter = RateLimiter(self.clock)
         self.jobs = JobRegistry(parent=job_handlers)
@@ -77,6 +90,7 @@ class Runtime:
     async def start(self) -> None:
         await self.broker.start()
         self.writer.start()
+        self.read_writer.start()
         if self.settings.job_worker:
             self.job_worker.start()
         interval = self.settings.sweep_interval_seconds
@@ -103,6 +117,7 @@ class Runtime:
             self._sweeper = None
         await self.job_worker.stop()
         await self.writer.stop()
+        await self.read_writer.stop()
         await self.broker.stop()
         await self.engine.dispose()
 
@@ -112,7 +127,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     url = settings.resolved_database_url()
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(url, sqlite_synchronous=settings.sqlite_synchronous)
     return Runtime(
         settings=settings,
         engine=engine,

@@ -57,12 +57,17 @@ async def access_conversation(
 
 
 def check_can_post(principal: Principal, access: Access) -> None:
-    """Raise unless the caller may post into this (readable) conversation now."""
+    """Raise unless the caller may post into this (readable) conversation now.
+
+    The tenant's system actor posts on behalf of a participant (a bot, a channel contact):
+    `access.participant` is then that participant's row, and the same rules apply to it.
+    """
     if principal.is_service:
         raise Forbidden("Service keys read and manage conversations but do not post.")
-    if principal.is_system:
+    if principal.is_system and access.participant is None:
+        # Only on behalf of a participant (a bot, a channel contact) named as the sender.
         raise Forbidden(
-            "The system actor writes system messages; it does not post as a participant.",
+            "The system actor posts only on behalf of a participant (name the sender).",
             code="system_actor_not_allowed",
         )
     part = access.participant

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parlour.models.conversation import Conversation, Participant, Status
@@ -76,6 +77,26 @@ async def due_to_close(
         .limit(limit)
     )
     return [(cid, tid) for cid, tid in rows]
+
+
+async def advance_read_pointers(
+    session: AsyncSession, pointers: Sequence[tuple[str, str, int]]
+) -> None:
+    """Move (conversation_id, user_id) read pointers forward to seq, never back, in one
+    executemany: the condition in the UPDATE keeps a concurrent, further pointer."""
+    if pointers:
+        # A Core UPDATE (executemany), not the ORM's bulk update by primary key.
+        table = cast(Table, Participant.__table__)
+        await session.execute(
+            update(table)
+            .where(
+                table.c.conversation_id == bindparam("b_conversation_id"),
+                table.c.user_id == bindparam("b_user_id"),
+                table.c.last_read_seq < bindparam("b_seq"),
+            )
+            .values(last_read_seq=bindparam("b_seq")),
+            [{"b_conversation_id": c, "b_user_id": u, "b_seq": s} for c, u, s in pointers],
+        )
 
 
 def for_participant(tenant_id: str, user_id: str) -> Select[Conversation]:

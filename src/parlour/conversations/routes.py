@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from parlour.conversations import service
+from parlour.conversations.reads import ReadRequest
 from parlour.conversations.schemas import (
     ConversationCreate,
     ConversationPage,
@@ -23,6 +24,7 @@ from parlour.models.conversation import Status
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
 ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422)
+READ_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 503)
 
 
 @router.post(
@@ -123,9 +125,9 @@ async def end(
         )
 
 
-@router.post("/{conversation_id}/read", response_model=ReadState, responses=ERRORS)
+@router.post("/{conversation_id}/read", response_model=ReadState, responses=READ_ERRORS)
 async def mark_read(
     conversation_id: ConversationIdPath, body: ReadIn, principal: PrincipalDep, runtime: RuntimeDep
 ) -> ReadState:
-    async with runtime.uow() as tx:
-        return await service.do_mark_read(tx, principal, conversation_id, seq=body.seq)
+    """Move the caller's read pointer forward (group-committed with other read pointers)."""
+    return await runtime.read_writer.submit(ReadRequest(principal, conversation_id, body.seq))

@@ -53,25 +53,38 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine. SQLite gets WAL, a busy timeout and transactions SQLAlchemy controls."""
+# SQLite's `synchronous` levels Parlour accepts (PARLOUR_SQLITE_SYNCHRONOUS), see
+# docs/architecture/transactions.md: FULL makes an acknowledged commit survive a power loss.
+SQLITE_SYNCHRONOUS_LEVELS = ("FULL", "NORMAL")
+
+
+def create_engine(url: str, *, echo: bool = False, sqlite_synchronous: str = "FULL") -> AsyncEngine:
+    """An async engine. SQLite gets WAL, a busy timeout, the configured `synchronous` level
+    and transactions SQLAlchemy controls."""
     if is_sqlite(url):
+        if sqlite_synchronous not in SQLITE_SYNCHRONOUS_LEVELS:
+            raise ValueError(
+                f"sqlite_synchronous must be one of {SQLITE_SYNCHRONOUS_LEVELS}, "
+                f"not {sqlite_synchronous!r}"
+            )
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, synchronous=sqlite_synchronous)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, synchronous: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself, so SAVEPOINTs and BEGIN IMMEDIATE behave.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: durable against application crashes; a power loss may drop the
-        # last transactions but never corrupts the database.
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL in WAL mode: every commit is fsynced before it returns, so an acknowledged
+        # message survives a power loss (group commit pays that once per batch). NORMAL:
+        # durable against a crash of the process; a power loss may drop the last transactions
+        # but never corrupts the database. The level is checked above: it is no user input.
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

@@ -56,6 +56,7 @@ ERROR_DESCRIPTIONS = {
     413: "The request or the message is too large.",
     422: "The input does not match the schema.",
     429: "Too many requests.",
+    503: "Unavailable for now (busy, shutting down, the database away); retry shortly.",
 }
 
 

@@ -158,6 +158,20 @@ async def find_by_client_ids(
     return {(m.conversation_id, m.sender_id or "", m.client_msg_id or ""): m for m in found}
 
 
+async def find_by_external_ids(
+    session: AsyncSession, keys: Sequence[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], Message]:
+    """Existing messages by (tenant_id, channel, external_id), the provider's id (unique)."""
+    if not keys:
+        return {}
+    clauses = [
+        and_(Message.tenant_id == t, Message.channel == c, Message.external_id == e)
+        for t, c, e in keys
+    ]
+    found = await session.scalars(select(Message).where(or_(*clauses)))
+    return {(m.tenant_id, m.channel, m.external_id or ""): m for m in found}
+
+
 async def page(
     session: AsyncSession,
     conversation_id: str,

@@ -18,6 +18,7 @@ router = APIRouter(prefix="/conversations", tags=["messages"])
 MAX_SEQ = 2**31 - 1
 
 ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 429)
+SEND_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 429, 503)
 
 
 @router.get("/{conversation_id}/messages", response_model=MessagePage, responses=ERRORS)
@@ -47,7 +48,7 @@ async def list_messages(
     "/{conversation_id}/messages",
     response_model=MessageRead,
     status_code=status.HTTP_201_CREATED,
-    responses=ERRORS,
+    responses=SEND_ERRORS,
 )
 async def send_message(
     conversation_id: ConversationIdPath,
@@ -55,7 +56,9 @@ async def send_message(
     principal: PrincipalDep,
     runtime: RuntimeDep,
 ) -> MessageRead:
-    """Post a message. A retry with the same `client_msg_id` returns the original message."""
+    """Post a message. A retry with the same `client_msg_id` returns the original message,
+    also after the conversation has ended. 503 `unavailable` when the server is busy or the
+    database is away: retry with the same `client_msg_id` (the message may have been stored)."""
     runtime.limiter.hit(
         f"send:{principal.user_id or principal.api_key_id}",
         limit=runtime.settings.send_rate_per_minute,

@@ -20,6 +20,8 @@ class MessageRead(OutputModel):
     body: str
     sender_id: str | None
     client_msg_id: str | None
+    # Where it came from: `web` (the API and the WebSocket) or a channel such as `sms`.
+    channel: str = "web"
     meta: dict[str, Any] | None = None
     attachments: list[dict[str, Any]] = Field(default_factory=list)
     created_at: datetime

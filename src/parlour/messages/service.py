@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +11,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from parlour.auth.principal import Principal
 from parlour.conversations.access import Access, access_conversation, check_can_post, may_read
-from parlour.core.errors import AppError, BadRequest, ConversationEnded, PayloadTooLarge
+from parlour.core.errors import (
+    AppError,
+    BadRequest,
+    ConversationEnded,
+    Forbidden,
+    PayloadTooLarge,
+    conversation_not_found,
+)
 from parlour.core.ids import new_id
 from parlour.core.uow import UnitOfWork
 from parlour.messages import repository
@@ -22,13 +30,34 @@ from parlour.realtime.envelopes import message_event
 MAX_PAGE = 200
 
 
+# Kinds the system actor may post for a participant (a user's own sends are `text`).
+SYSTEM_SEND_KINDS = frozenset({MessageKind.text, MessageKind.bot})
+WEB = "web"
+_CHANNEL = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
+MAX_EXTERNAL_ID = 128
+
+
 @dataclass(frozen=True, slots=True)
 class SendRequest:
+    """One message to send. A user or guest sends as itself, on the `web` channel. The
+    tenant's system actor (webhooks, bots, jobs) sends on behalf of a participant
+    (`sender_id`: a bot, a channel contact), names the `channel` it came from and the
+    provider's `external_id`, which is unique per tenant and channel: a provider's retry gets
+    the original message, as a repeated `client_msg_id` does."""
+
     principal: Principal
     conversation_id: str
     body: str
     client_msg_id: str | None = None
     kind: str = MessageKind.text
+    channel: str = WEB
+    external_id: str | None = None
+    sender_id: str | None = None
+
+    @property
+    def sender(self) -> str | None:
+        """The participant the message is from."""
+        return self.sender_id or self.principal.user_id
 
 
 def check_body(body: str, *, max_chars: int) -> None:
@@ -41,34 +70,59 @@ def check_body(body: str, *, max_chars: int) -> None:
         )
 
 
-async def _access_many(
-    tx: UnitOfWork, requests: list[SendRequest]
-) -> dict[tuple[str, str | None], Access | AppError]:
-    """Access for every (conversation, sender) in the batch, with the conversations locked."""
+def check_request(request: SendRequest, *, max_chars: int) -> None:
+    """Raise unless the request is well formed and its caller may set what it sets."""
+    check_body(request.body, max_chars=max_chars)
+    principal = request.principal
+    if not principal.is_system:
+        own = request.sender_id in (None, principal.user_id)
+        if not own or request.channel != WEB or request.external_id is not None:
+            raise Forbidden(
+                "Only the system actor sets a message's sender, channel or external id.",
+                code="forbidden",
+            )
+        if request.kind != MessageKind.text:
+            raise BadRequest("Only text messages can be sent here.", code="invalid_kind")
+        return
+    if request.sender_id is None:
+        raise BadRequest("The system actor posts on behalf of a participant.", code="no_sender")
+    if request.kind not in SYSTEM_SEND_KINDS:
+        raise BadRequest(f"Messages of kind {request.kind!r} cannot be sent.", code="invalid_kind")
+    if not _CHANNEL.match(request.channel):
+        raise BadRequest(f"Unknown channel {request.channel!r}.", code="invalid_channel")
+    if request.external_id is not None and not 0 < len(request.external_id) <= MAX_EXTERNAL_ID:
+        raise BadRequest("external_id must be 1 to 128 characters.", code="invalid_external_id")
+
+
+async def _access_many(tx: UnitOfWork, requests: list[SendRequest]) -> list[Access | AppError]:
+    """Access for each request's (conversation, sender), with the conversations locked."""
     ids = {r.conversation_id for r in requests}
-    users = {r.principal.user_id for r in requests if r.principal.user_id}
+    users = {r.sender for r in requests if r.sender}
     conversations: dict[str, Conversation] = {}
     participants: dict[tuple[str, str], Participant] = {}
     for locked, participant in await repository.lock_for_send(tx.session, ids, users):
         conversations[locked.id] = locked
         if participant is not None:
             participants[(participant.conversation_id, participant.user_id)] = participant
-    result: dict[tuple[str, str | None], Access | AppError] = {}
+    result: list[Access | AppError] = []
     for r in requests:
-        key = (r.conversation_id, r.principal.user_id)
         conversation = conversations.get(r.conversation_id)
         if conversation is None or conversation.tenant_id != r.principal.tenant_id:
-            result[key] = await _not_found(tx, r)
+            result.append(await _not_found(tx, r))
             continue
-        part = participants.get((r.conversation_id, r.principal.user_id or ""))
+        part = participants.get((r.conversation_id, r.sender or ""))
+        # The system actor sees its tenant's conversations (may_read); whether the participant
+        # it posts for may post is check_can_post's question.
         if not may_read(r.principal, conversation, part):
-            result[key] = await _not_found(tx, r)
+            result.append(await _not_found(tx, r))
             continue
-        result[key] = Access(conversation=conversation, participant=part)
+        result.append(Access(conversation=conversation, participant=part))
     return result
 
 
 async def _not_found(tx: UnitOfWork, request: SendRequest) -> AppError:
+    if request.principal.is_system:
+        return conversation_not_found()
     try:
         await access_conversation(tx.session, request.principal, request.conversation_id)
     except AppError as exc:
@@ -76,67 +130,93 @@ async def _not_found(tx: UnitOfWork, request: SendRequest) -> AppError:
     raise AssertionError("unreachable: batch access disagrees with access_conversation")
 
 
+def _client_key(r: SendRequest) -> tuple[str, str, str] | None:
+    if not r.client_msg_id:
+        return None
+    return (r.conversation_id, r.sender or "", r.client_msg_id)
+
+
+def _external_key(r: SendRequest) -> tuple[str, str, str] | None:
+    if r.external_id is None:
+        return None
+    return (r.principal.tenant_id, r.channel, r.external_id)
+
+
 async def do_send_messages(
     tx: UnitOfWork, requests: list[SendRequest], *, max_chars: int
 ) -> list[MessageRead | AppError]:
     """Send a batch of messages in the caller's transaction. Each request gets its message or
-    the error that refused it; a repeated `client_msg_id` gets the original message and is
-    delivered to nobody twice.
+    the error that refused it; a repeated `client_msg_id` (per sender) or `external_id` (per
+    tenant and channel) gets the original message and is delivered to nobody twice.
+
+    The idempotency lookup comes before the may-post check: a retry of a message that was
+    stored before the conversation ended still gets that message, not `conversation_ended`.
 
     However many conversations the batch spans, it costs the same few statements: one SELECT
     that locks the conversations and reads the senders' participation, one idempotency
-    lookup, one UPDATE of the last seqs, one INSERT and one UPDATE of the read pointers (the
-    last three executemany). On SQLite each statement is a hop to the driver's thread and
-    back, so their number, not the rows, bounds a batch's cost.
+    lookup (two when external ids are given), one UPDATE of the last seqs, one INSERT and one
+    UPDATE of the read pointers (the last three executemany). On SQLite each statement is a hop
+    to the driver's thread and back, so their number, not the rows, bounds a batch's cost.
     """
     results: list[MessageRead | AppError | None] = [None] * len(requests)
-    accepted: list[int] = []
+    readable: list[int] = []
     access = await _access_many(tx, requests)
     for i, r in enumerate(requests):
         try:
-            check_body(r.body, max_chars=max_chars)
-            found = access[(r.conversation_id, r.principal.user_id)]
+            check_request(r, max_chars=max_chars)
+            found = access[i]
             if isinstance(found, AppError):
                 raise found
+        except AppError as exc:
+            results[i] = exc
+        else:
+            readable.append(i)
+
+    # Idempotency first: earlier sends with the same client_msg_id or external_id.
+    client_keys = {k for i in readable if (k := _client_key(requests[i]))}
+    external_keys = {k for i in readable if (k := _external_key(requests[i]))}
+    by_client = await repository.find_by_client_ids(tx.session, sorted(client_keys))
+    by_external = await repository.find_by_external_ids(tx.session, sorted(external_keys))
+    accepted: list[int] = []
+    for i in readable:
+        r = requests[i]
+        ck, ek = _client_key(r), _external_key(r)
+        original = (by_client.get(ck) if ck else None) or (by_external.get(ek) if ek else None)
+        if original is not None:
+            results[i] = MessageRead.model_validate(original)
+            continue
+        try:
             # Under the lock: a conversation that has ended is refused here, never later.
+            found = access[i]
+            assert isinstance(found, Access)
             check_can_post(r.principal, found)
         except AppError as exc:
             results[i] = exc
         else:
             accepted.append(i)
 
-    # Idempotency: earlier sends with the same client_msg_id, in the database or this batch.
-    keys = {
-        (
-            requests[i].conversation_id,
-            requests[i].principal.user_id or "",
-            requests[i].client_msg_id,
-        )
-        for i in accepted
-        if requests[i].client_msg_id
-    }
-    existing = await repository.find_by_client_ids(tx.session, [(c, s, k) for c, s, k in keys if k])
-    first_in_batch: dict[tuple[str, str, str], int] = {}
+    # Duplicates within the batch are answered with the first one's message.
+    first_in_batch: dict[tuple[str, str, str, str], int] = {}
     duplicate_of: dict[int, int] = {}
     fresh: dict[str, list[int]] = defaultdict(list)
     for i in accepted:
         r = requests[i]
-        key = (r.conversation_id, r.principal.user_id or "", r.client_msg_id or "")
-        if r.client_msg_id and key in existing:
-            results[i] = MessageRead.model_validate(existing[key])
-        elif r.client_msg_id and key in first_in_batch:
-            duplicate_of[i] = first_in_batch[key]
-        else:
-            if r.client_msg_id:
-                first_in_batch[key] = i
-            fresh[r.conversation_id].append(i)
+        ck, ek = _client_key(r), _external_key(r)
+        keys = ([("c", *ck)] if ck else []) + ([("e", *ek)] if ek else [])
+        earlier = next((first_in_batch[key] for key in keys if key in first_in_batch), None)
+        if earlier is not None:
+            duplicate_of[i] = earlier
+            continue
+        for key in keys:
+            first_in_batch[key] = i
+        fresh[r.conversation_id].append(i)
 
     rows: list[dict[str, Any]] = []
     locked: dict[str, Conversation] = {}
     last_seqs: dict[str, int] = {}
     read_pointers: dict[tuple[str, str], int] = {}
     for conversation_id, indexes in fresh.items():
-        found = access[(conversation_id, requests[indexes[0]].principal.user_id)]
+        found = access[indexes[0]]
         assert isinstance(found, Access)
         conversation = locked[conversation_id] = found.conversation
         # The row is locked (see repository.lock_for_send): these seqs are ours, gap-free.
@@ -151,8 +231,10 @@ async def do_send_messages(
                 "seq": seq,
                 "kind": r.kind,
                 "body": r.body,
-                "sender_id": r.principal.user_id,
+                "sender_id": r.sender,
                 "client_msg_id": r.client_msg_id,
+                "channel": r.channel,
+                "external_id": r.external_id,
                 "meta": None,
                 "attachments": [],
                 "created_at": tx.now,
@@ -161,8 +243,8 @@ async def do_send_messages(
             message = MessageRead.model_validate(row)
             results[i] = message
             tx.emit(message_event(message, conversation_id=conversation_id, seq=seq))
-            if r.principal.user_id:
-                read_pointers[(conversation_id, r.principal.user_id)] = seq
+            if r.sender:
+                read_pointers[(conversation_id, r.sender)] = seq
     if rows:
         await repository.set_last_seqs(tx.session, last_seqs, now=tx.now)
         await repository.insert_messages(tx.session, rows)
@@ -174,8 +256,8 @@ async def do_send_messages(
             set_committed_value(locked[conversation_id], "last_seq", last)
             set_committed_value(locked[conversation_id], "last_activity_at", tx.now)
 
-    for duplicate, original in duplicate_of.items():
-        results[duplicate] = results[original]
+    for duplicate, original_index in duplicate_of.items():
+        results[duplicate] = results[original_index]
     return [r if r is not None else ConversationEnded() for r in results]
 
 

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parlour.core.db import Base, UTCDateTime
@@ -28,7 +28,9 @@ class Message(Base):
         UniqueConstraint("conversation_id", "seq"),
         # Idempotency: one message per (conversation, sender, client_msg_id).
         UniqueConstraint("conversation_id", "sender_id", "client_msg_id"),
-        Index(None, "tenant_id", "external_id"),
+        # A provider's id names one message per tenant and channel: its retries make no
+        # duplicate. NULLs (web messages) never collide, on SQLite and PostgreSQL alike.
+        UniqueConstraint("tenant_id", "channel", "external_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -41,6 +43,8 @@ class Message(Base):
     client_msg_id: Mapped[str | None] = mapped_column(String(64))
     # Structured detail of system messages ({"event": "joined", "user_id": ...}).
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Where the message came from or goes to: web, sms, whatsapp, email ...
+    channel: Mapped[str] = mapped_column(String(16), default="web", server_default="web")
     # Room for what later domains add: attachments, channel ids and statuses, AI processing.
     attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     external_id: Mapped[str | None] = mapped_column(String(128))

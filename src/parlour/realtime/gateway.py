@@ -22,7 +22,8 @@ from parlour.auth.principal import Principal
 from parlour.auth.service import Credential
 from parlour.conversations import service as conversations
 from parlour.conversations.access import access_conversation
-from parlour.core.errors import AppError, BadRequest, Unauthorized
+from parlour.conversations.reads import ReadRequest
+from parlour.core.errors import AppError, BadRequest, RateLimited, Unauthorized
 from parlour.core.events import CREDENTIALS_EVENT, Audience, AudienceKind, Event
 from parlour.deps import authenticate_session, credential_from
 from parlour.messages import service as messages
@@ -310,12 +311,25 @@ class Session:
         elif isinstance(frame, SendFrame):
             await self._send(frame)
         elif isinstance(frame, TypingFrame):
+            try:
+                self.runtime.limiter.hit(
+                    f"typing:{self.principal.user_id or self.principal.api_key_id}",
+                    limit=self.runtime.settings.typing_rate_per_minute,
+                )
+            except RateLimited:
+                return  # over the limit a typing indicator is dropped: it is ephemeral
             await self._typing(frame)
         elif isinstance(frame, ReadFrame):
-            async with self.runtime.uow() as tx:
-                await conversations.do_mark_read(
-                    tx, self.principal, frame.conversation_id, seq=frame.seq
-                )
+            self.runtime.limiter.hit(
+                f"read:{self.principal.user_id or self.principal.api_key_id}",
+                limit=self.runtime.settings.read_rate_per_minute,
+            )
+            # Coalesced with other read pointers into one transaction; only a refusal answers.
+            ref = frame.ref
+            self.runtime.read_writer.submit_nowait(
+                ReadRequest(self.principal, frame.conversation_id, frame.seq),
+                on_error=lambda exc: self.outbox.frame(error_frame(exc, ref)),
+            )
         elif isinstance(frame, AuthFrame):
             raise BadRequest("Already authenticated.", code="already_authenticated")
 
