@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_SECRET_KEY_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -19,6 +23,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     database_url: str = ""
+    # Given (at least MIN_SECRET_KEY_BYTES), or generated into DATA_DIR/secret_key.
     secret_key: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
@@ -42,6 +47,18 @@ class Settings(BaseSettings):
     check_schema_on_start: bool = True
     log_level: str = "info"
 
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        # HS256 wants a key at least as long as its hash (32 bytes); a short one is guessable.
+        if value and len(value.encode()) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(
+                f"PARLOUR_SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes "
+                f"(it has {len(value.encode())}); generate one with `openssl rand -base64 48`, "
+                "or unset it to have one generated in the data folder"
+            )
+        return value
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -59,14 +76,8 @@ class Settings(BaseSettings):
         """The signing key: given, or generated once and kept in the data folder."""
         if self.secret_key:
             return self.secret_key
-        path = self.data_dir / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
-        return key
+        return _secret_key_file(self.data_dir / "secret_key")
 
     def origin_allowed(self, origin: str, *, host: str) -> bool:
         """Whether a browser Origin may use cookie auth: our own host or a configured origin."""
@@ -74,3 +85,34 @@ class Settings(BaseSettings):
             return True
         scheme, _, netloc = origin.partition("://")
         return scheme in ("http", "https") and netloc == host
+
+
+def _secret_key_file(path: Path) -> str:
+    """The key kept in `path`, created 0600 from its first byte (O_EXCL: of several processes
+    starting at once exactly one creates it; the others read that one's key)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_key(path)
+    key = secrets.token_urlsafe(48)
+    try:
+        os.write(fd, key.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return key
+
+
+def _read_key(path: Path, *, wait_seconds: float = 5.0) -> str:
+    # A concurrent creator may not have written its key yet: wait briefly for it.
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        key = path.read_text().strip()
+        if key:
+            return key
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"{path} is empty; delete it to have a new key generated (every token "
+                "signed with the old key stops working)"
+            )
+        time.sleep(0.05)
