@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     login_rate_per_minute: int = 20
     guest_rate_per_minute: int = 30
     send_rate_per_minute: int = 600
+    # Argon2 hashes running at once (each takes ~64 MiB and a core for tens of milliseconds).
+    password_hash_concurrency: int = Field(default=2, ge=1)
     # Check the schema is current at start-up (tests that build it themselves may turn it off).
     check_schema_on_start: bool = True
     log_level: str = "info"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from parlour.auth import passwords
 from parlour.config import Settings
 from parlour.core.clock import Clock, SystemClock
 from parlour.core.db import create_engine, session_factory
@@ -33,6 +34,7 @@ class Runtime:
             batch_max=self.settings.write_batch_max,
         )
         self.limiter = RateLimiter(self.clock)
+        passwords.configure(concurrency=self.settings.password_hash_concurrency)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""

@@ -87,7 +87,7 @@ async def do_create_user(
         display_name=display_name.strip() or (email or "User"),
         email=email,
         phone=phone,
-        password_hash=hash_password(password) if password else None,
+        password_hash=await hash_password(password) if password else None,
         is_guest=False,
         is_active=True,
         created_at=now,
@@ -110,7 +110,7 @@ async def authenticate(
         user = await session.scalar(
             select(User).where(User.tenant_id == tenant_id, User.email == normalise_email(email))
         )
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = await verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
     return user
