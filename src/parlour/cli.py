@@ -102,7 +102,16 @@ def serve(
         settings.port = port
 
     async def check(rt: Runtime) -> list[str]:
-        return (await schema_status(rt.engine)).pending
+        from parlour.demo import demo_accounts_present
+
+        pending = (await schema_status(rt.engine)).pending
+        if not pending and not settings.demo and await demo_accounts_present(rt):
+            typer.echo(
+                "warning: the demo accounts (published password) are in this database; "
+                "deactivate or delete them before going live",
+                err=True,
+            )
+        return pending
 
     pending = _with_runtime(check)
     if pending:
@@ -128,9 +137,16 @@ def demo(
         bool, typer.Option("--if-empty", help="Do nothing if already loaded.")
     ] = False,
 ) -> None:
-    """Load demo accounts and conversations (never in production)."""
+    """Load demo accounts and conversations (only with PARLOUR_DEMO=1; never in production)."""
     from parlour.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
 
+    if not Settings().demo:
+        typer.echo(
+            "Refusing to load demo data: it creates accounts with a published password. "
+            "Set PARLOUR_DEMO=1 to try Parlour (`make run` does); never in production.",
+            err=True,
+        )
+        raise typer.Exit(1)
     loaded = _with_runtime(lambda rt: load_demo(rt, if_empty=if_empty))
     typer.echo("demo data loaded" if loaded else "demo data already present")
     typer.echo(f"demo logins (password '{DEMO_PASSWORD}'):")

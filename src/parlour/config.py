@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Check the schema is current at start-up (tests that build it themselves may turn it off).
     check_schema_on_start: bool = True
     log_level: str = "info"
+    # The demo (PARLOUR_DEMO=1, set by `make run`): `parlour demo` may load its accounts with a
+    # known password and the login page offers them. Never on in production.
+    demo: bool = False
 
     @field_validator("secret_key")
     @classmethod

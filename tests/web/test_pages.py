@@ -191,9 +191,21 @@ async def test_static_files_are_served_revalidated(client: httpx.AsyncClient) ->
     assert response.headers["cache-control"] == "no-cache"
 
 
+async def test_login_page_offers_no_demo_accounts_without_parlour_demo(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    assert not runtime.settings.demo  # the default: `parlour serve` in production
+    await load_demo(runtime)  # accounts that look like the demo's, with its password
+    page = (await client.get("/login")).text
+    assert "Trying it out?" not in page
+    assert DEMO_PASSWORD not in page
+    assert "customer@example.com" not in page
+
+
 async def test_login_page_offers_the_demo_accounts_only_when_they_exist(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
+    runtime.settings.demo = True  # PARLOUR_DEMO=1, as `make run` sets it
     assert "Trying it out?" not in (await client.get("/login")).text
     await load_demo(runtime)
     page = (await client.get("/login", params={"next": "/chat/x"})).text

@@ -119,7 +119,7 @@ async def _login_form(
     status: int = 200,
 ) -> Response:
     async with runtime.uow(write=False) as tx:
-        demo = await demo_logins(tx.session, tenant=tenant)
+        demo = await demo_logins(tx.session, runtime.settings, tenant=tenant)
     return render(
         request,
         "login.html",
