@@ -109,16 +109,52 @@ def test_default_database_is_sqlite_in_the_data_folder(
 
 
 @pytest.mark.parametrize(
-    ("origin", "allowed"),
+    ("origin", "scheme", "allowed"),
     [
-        ("http://chat.example:8000", True),
-        ("https://chat.example:8000", True),
-        ("https://a.example", True),
-        ("http://evil.example", False),
-        ("null", False),
-        ("http://chat.example:8000.evil.example", False),
+        ("http://chat.example:8000", "http", True),
+        ("http://chat.example:8000", "ws", True),
+        ("HTTP://Chat.Example:8000", "http", True),
+        ("https://chat.example:8000", "https", True),
+        ("https://chat.example:8000", "wss", True),
+        # Another scheme is another origin, both ways.
+        ("https://chat.example:8000", "http", False),
+        ("http://chat.example:8000", "https", False),
+        ("http://chat.example:8000", "wss", False),
+        ("https://a.example", "http", True),
+        ("https://a.example/", "http", True),
+        ("http://a.example", "https", False),
+        ("http://evil.example", "http", False),
+        ("null", "http", False),
+        ("chat.example:8000", "http", False),
+        ("ftp://chat.example:8000", "http", False),
+        ("http://chat.example:8000.evil.example", "http", False),
+        ("http://user@chat.example:8000", "http", False),
     ],
 )
-def test_origin_check(origin: str, allowed: bool) -> None:
+def test_origin_check_compares_scheme_and_host(origin: str, scheme: str, allowed: bool) -> None:
     settings = Settings(_env_file=None, allowed_origins=["https://a.example"])  # type: ignore[call-arg]
-    assert settings.origin_allowed(origin, host="chat.example:8000") is allowed
+    assert settings.origin_allowed(origin, scheme=scheme, host="chat.example:8000") is allowed
+
+
+@pytest.mark.parametrize(
+    ("origin", "scheme", "host", "allowed"),
+    [
+        ("https://chat.example", "https", "chat.example:443", True),
+        ("http://chat.example", "http", "chat.example:80", True),
+        ("http://chat.example:443", "https", "chat.example", False),
+        ("http://[::1]:8000", "http", "[::1]:8000", True),
+        ("http://[::1]", "http", "[::1]:80", True),
+    ],
+)
+def test_origin_check_ignores_default_ports(
+    origin: str, scheme: str, host: str, allowed: bool
+) -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.origin_allowed(origin, scheme=scheme, host=host) is allowed
+
+
+def test_trusted_proxies_are_networks_checked_at_start() -> None:
+    settings = Settings(_env_file=None, trusted_proxies="10.0.0.0/8, 192.168.1.7,::1")  # type: ignore[call-arg]
+    assert settings.trusted_proxies == ["10.0.0.0/8", "192.168.1.7", "::1"]
+    with pytest.raises(ValidationError, match="not an IP address"):
+        Settings(_env_file=None, trusted_proxies="10.0.0.0/8,proxy.internal")  # type: ignore[call-arg]

@@ -127,7 +127,9 @@ def serve(
         port=settings.port,
         ws_max_size=settings.ws_max_frame_bytes,
         log_level=settings.log_level,
-        proxy_headers=True,
+        # X-Forwarded-* are read by the app itself, from PARLOUR_TRUSTED_PROXIES only
+        # (uvicorn's own handling trusts any loopback caller).
+        proxy_headers=False,
     )
 
 

@@ -11,6 +11,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from parlour.core.proxies import parse_networks
+
 MIN_SECRET_KEY_BYTES = 32
 
 
@@ -27,8 +29,11 @@ class Settings(BaseSettings):
     secret_key: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
-    # Origins allowed to open the realtime WebSocket with cookie auth (and for CORS later).
+    # Origins besides our own allowed to use the session cookie: cookie-authenticated writes
+    # (CSRF) and the realtime WebSocket (and for CORS later).
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Reverse proxies (IPs or CIDRs) whose X-Forwarded-For / X-Forwarded-Proto are believed.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     token_ttl_seconds: int = 60 * 60 * 12
     cookie_secure: bool = False
     max_message_chars: int = 4000
@@ -40,9 +45,13 @@ class Settings(BaseSettings):
     # Group commit: the most sends one transaction takes.
     write_batch_max: int = 256
     # Rate limits (per key per minute).
-    login_rate_per_minute: int = 20
+    login_rate_per_minute: int = 20  # per client address
+    login_account_rate_per_minute: int = 20  # per tenant and email, from any address
     guest_rate_per_minute: int = 30
     send_rate_per_minute: int = 600
+    # Conversations a customer may open: per customer, and per client address.
+    conversation_rate_per_minute: int = 10
+    conversation_address_rate_per_minute: int = 30
     # Argon2 hashes running at once (each takes ~64 MiB and a core for tens of milliseconds).
     password_hash_concurrency: int = Field(default=2, ge=1)
     # Check the schema is current at start-up (tests that build it themselves may turn it off).
@@ -64,11 +73,17 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # a typo fails at start, not silently at the first request
         return value
 
     def resolved_database_url(self) -> str:
@@ -84,12 +99,34 @@ class Settings(BaseSettings):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return _secret_key_file(self.data_dir / "secret_key")
 
-    def origin_allowed(self, origin: str, *, host: str) -> bool:
-        """Whether a browser Origin may use cookie auth: our own host or a configured origin."""
-        if origin.rstrip("/") in self.allowed_origins:
+    def origin_allowed(self, origin: str, *, scheme: str, host: str) -> bool:
+        """Whether a browser Origin may use cookie auth: exactly our own origin (`scheme` and
+        `host` as the request reached us: `http`/`ws` or `https`/`wss`, the Host header) or a
+        configured one. `https://host` is not `http://host`: another scheme is another origin."""
+        theirs = _origin(origin)
+        if theirs is None:
+            return False  # "null", garbage
+        if theirs in {_origin(o) for o in self.allowed_origins}:
             return True
-        scheme, _, netloc = origin.partition("://")
-        return scheme in ("http", "https") and netloc == host
+        ours = {"ws": "http", "wss": "https"}.get(scheme.lower(), scheme.lower())
+        return theirs == _origin(f"{ours}://{host}")
+
+
+DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _origin(value: str) -> tuple[str, str] | None:
+    """(scheme, host[:port]) of an origin, lower-cased, without a default port; None when it is
+    not an http(s) origin."""
+    scheme, sep, netloc = value.strip().rstrip("/").partition("://")
+    scheme, netloc = scheme.lower(), netloc.lower()
+    if not sep or scheme not in DEFAULT_PORTS or not netloc or "/" in netloc or "@" in netloc:
+        return None
+    if not netloc.endswith("]"):  # "[::1]" has colons but no port
+        host, colon, port = netloc.rpartition(":")
+        if colon and port == DEFAULT_PORTS[scheme]:
+            netloc = host
+    return scheme, netloc
 
 
 def _secret_key_file(path: Path) -> str:

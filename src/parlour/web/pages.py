@@ -11,10 +11,11 @@ from starlette.responses import RedirectResponse, Response
 
 from parlour.auth import directory
 from parlour.auth.principal import Principal
-from parlour.auth.routes import client_ip, token_response
-from parlour.auth.service import authenticate, get_tenant, get_tenant_by_slug, principal_for
+from parlour.auth.routes import limit_login, token_response
+from parlour.auth.service import authenticate, find_tenant_by_slug, get_tenant, principal_for
 from parlour.auth.tokens import COOKIE_NAME
 from parlour.conversations import service as conversations
+from parlour.conversations.routes import limit_creation
 from parlour.conversations.schemas import ConversationRead
 from parlour.core.errors import AppError, NotFound
 from parlour.core.uow import UnitOfWork
@@ -96,13 +97,9 @@ async def home(request: Request, runtime: RuntimeDep) -> Response:
     return RedirectResponse(home_for(principal), status_code=303)
 
 
-def _from_elsewhere(request: Request) -> bool:
-    """Whether a form was posted by another site's page (login and logout CSRF)."""
-    origin = request.headers.get("origin")
-    return origin is not None and origin.partition("://")[2] != request.headers.get("host", "")
-
-
-def _cross_site(request: Request) -> Response:
+def cross_site_page(request: Request) -> Response:
+    """The answer to a form posted from another site's page, or without the headers a browser
+    sends (the CSRF rule for every page is in core/csrf.py, applied before any route)."""
     return _error_page(
         request, None, status=403, heading="Not allowed", text="Use the form on this site."
     )
@@ -154,17 +151,14 @@ async def login_submit(
     tenant: Annotated[str | None, Form(max_length=64)] = None,
 ) -> Response:
     """The login form: the same checks and cookie as POST /api/v1/auth/login, then back."""
-    if _from_elsewhere(request):
-        return _cross_site(request)
     target = safe_next(next)
     try:
-        runtime.limiter.hit(
-            f"login:{client_ip(request)}", limit=runtime.settings.login_rate_per_minute
-        )
+        limit_login(runtime, request, tenant=tenant or None, email=email)
         async with runtime.uow(write=False) as tx:
-            found = await get_tenant_by_slug(tx.session, tenant or None)
+            # An unknown tenant is just another wrong credential, as in the API.
+            found = await find_tenant_by_slug(tx.session, tenant or None)
             user = await authenticate(
-                tx.session, tenant_id=found.id, email=email, password=password
+                tx.session, tenant_id=found.id if found else None, email=email, password=password
             )
     except AppError as exc:
         return await _login_form(
@@ -183,8 +177,6 @@ async def login_submit(
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    if _from_elsewhere(request):
-        return _cross_site(request)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")
     return response
@@ -216,12 +208,11 @@ async def start_conversation(
     subject: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """A customer opens a support conversation and lands in its chat room."""
-    if _from_elsewhere(request):
-        return _cross_site(request)
     principal = await page_principal(request, runtime)
     if principal is None:
         return login_redirect(request)
     try:
+        limit_creation(runtime, request, principal)
         async with runtime.uow() as tx:
             view = await conversations.do_create_conversation(
                 tx, principal, kind="support", customer_id=None, subject=subject.strip() or None
