@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         summary="Live conversations between customers and the people who help them.",
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by web/api_docs.py: local assets, our CSP
         redoc_url=None,
     )
     install_error_handlers(app)

@@ -24,6 +24,7 @@ from parlour.messages import service as messages
 from parlour.models.conversation import Status
 from parlour.models.user import Role
 from parlour.runtime import Runtime
+from parlour.web.api_docs import install_api_docs
 from parlour.web.demo_hint import demo_logins
 from parlour.web.navigation import home_for, login_redirect, page_principal, safe_next
 from parlour.web.render import STATIC, StaticAssets, build_templates, render
@@ -38,6 +39,7 @@ LIST_LIMIT = 100
 def install_pages(app: FastAPI) -> None:
     """Mount the pages and their static files on the app."""
     app.state.templates = build_templates()
+    install_api_docs(app)
     app.mount("/static", StaticAssets(directory=STATIC), name="static")
     app.include_router(router)
 
