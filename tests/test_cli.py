@@ -144,6 +144,13 @@ async def test_db_check_is_behind_until_migrate(empty: Place) -> None:
     assert "the schema is current" in again.out
 
 
+async def test_a_short_secret_key_stops_any_command_with_a_clear_message(empty: Place) -> None:
+    result = await empty.run("db", "check", PARLOUR_SECRET_KEY="too-short")
+    assert result.code == 1, result.text
+    assert "PARLOUR_SECRET_KEY must be at least 32 bytes" in result.err
+    assert "Traceback" not in result.err
+
+
 async def test_serve_refuses_an_outdated_schema(empty: Place) -> None:
     with socket.socket() as s:  # a free port, in case it wrongly started serving
         s.bind(("127.0.0.1", 0))

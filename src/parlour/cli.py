@@ -218,7 +218,13 @@ def create_api_key(
 
 
 def main() -> None:
-    app()
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except ValidationError as exc:  # a bad PARLOUR_* setting: say which, without a traceback
+        typer.echo(f"error: invalid configuration: {exc}", err=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
