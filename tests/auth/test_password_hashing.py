@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -70,24 +71,41 @@ async def test_a_burst_of_logins_does_not_stall_the_event_loop(
         from parlour.auth.service import get_user
 
         emails = [str((await get_user(tx.session, u, u.user_id or "")).email) for u in users]
-    one = time.monotonic()
-    passwords.verify_password_sync(None, PASSWORD)
-    one = time.monotonic() - one
 
+    # How long each verification takes on this machine now (a loaded CI box is many times
+    # slower than an idle laptop), measured around the real function.
+    durations: list[float] = []
+    real = passwords.verify_password_sync
+
+    def timed(password_hash: str | None, password: str) -> bool:
+        start = time.monotonic()
+        try:
+            return real(password_hash, password)
+        finally:
+            durations.append(time.monotonic() - start)
+
+    monkeypatch.setattr(passwords, "verify_password_sync", timed)
     lag = await worst_loop_lag(lambda: burst_of_logins(client, emails))
+    verify = statistics.median(durations)
 
     # The old way, Argon2 on the loop, for contrast: the probe sees the stall.
     async def inline(work: Callable[[], Any]) -> Any:
         return work()
 
     monkeypatch.setattr(passwords, "_off_loop", inline)
+    durations.clear()
     blocking_lag = await worst_loop_lag(lambda: burst_of_logins(client, emails))
+    blocking_verify = statistics.median(durations)
     print(
-        f"one verify {one * 1000:.0f} ms; worst lag {lag * 1000:.0f} ms off the loop, "
-        f"{blocking_lag * 1000:.0f} ms on it"
+        f"verify {verify * 1000:.0f} ms; worst lag {lag * 1000:.0f} ms off the loop, "
+        f"{blocking_lag * 1000:.0f} ms on it (verify {blocking_verify * 1000:.0f} ms)"
     )
-    assert blocking_lag >= one * 0.8  # the probe does notice a verify on the loop
-    assert lag < 0.2, f"the loop stalled {lag * 1000:.0f} ms during {LOGINS} logins"
+    # On the loop, the probe waits at least one whole verification: the probe works.
+    assert blocking_lag >= blocking_verify * 0.8
+    # Off the loop it never does: under 200 ms on a quiet machine; on one so loaded that a
+    # verification takes far longer than usual, still under half of one.
+    bound = max(0.2, verify / 2)
+    assert lag < bound, f"the loop stalled {lag * 1000:.0f} ms during {LOGINS} logins"
 
 
 async def test_at_most_the_configured_number_of_hashes_run_at_once(

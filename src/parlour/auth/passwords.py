@@ -4,11 +4,17 @@ One Argon2 hash or verification takes tens of milliseconds of CPU and 64 MiB; ru
 loop, a dozen logins at once stall every WebSocket of the node for a second or more. So both run
 in a small dedicated thread pool (argon2-cffi releases the GIL while it works): the loop stays
 free, and at most `concurrency` hashes run at once, whatever the number of logins waiting.
+On Linux the pool's threads also run at a lower scheduling priority (and so do the threads
+Argon2 starts for its lanes, which inherit it): when the cores are busy, the event loop's thread
+is served first, and hashing takes the time that is left.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +24,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 DEFAULT_CONCURRENCY = 2
+# Added to the hashing threads' nice value (Linux): the event loop's thread wins the CPU.
+NICENESS = 10
 
 _hasher = PasswordHasher()
 # Verified when the email is unknown, so a login takes as long whether or not the user exists.
@@ -42,11 +50,22 @@ def configure(*, concurrency: int) -> None:
         old.shutdown(wait=False)  # work already queued there still runs
 
 
+def _lower_priority() -> None:
+    # Linux schedules threads individually and lets a thread renice itself by its id; elsewhere
+    # PRIO_PROCESS would renice the whole process, so leave it.
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + NICENESS)
+
+
 def _executor() -> ThreadPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=_concurrency, thread_name_prefix="argon2")
+            _pool = ThreadPoolExecutor(
+                max_workers=_concurrency, thread_name_prefix="argon2", initializer=_lower_priority
+            )
         return _pool
 
 
