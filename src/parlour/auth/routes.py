@@ -16,9 +16,10 @@ from parlour.models.user import User
 from parlour.runtime import Runtime
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-
-GUEST_NOT_AVAILABLE = "Guest sign-up is not available here."
 me_router = APIRouter(tags=["auth"])
+
+# The one answer to a guest sign-up a tenant does not take, an unknown tenant included.
+GUEST_NOT_AVAILABLE = "Guest sign-up is not available here."
 
 
 def token_response(runtime: Runtime, response: Response, user: User) -> TokenOut:
