@@ -40,6 +40,9 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "could not install chromium: browser tests will skip (fail in CI)"; fi
 
+# The demo: PARLOUR_DEMO=1 lets `parlour demo` load accounts with a published password and the
+# login page offer them. A production server runs `parlour serve` without it (docs/deploying.md).
+run: export PARLOUR_DEMO = 1
 run: install
 	$(VENV)/bin/parlour migrate
 	$(VENV)/bin/parlour demo --if-empty

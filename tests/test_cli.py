@@ -59,7 +59,7 @@ class Place:
     def url(self) -> str:
         return f"sqlite+aiosqlite:///{self.db}"
 
-    def env(self) -> dict[str, str]:
+    def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PARLOUR_")}
         env.update(
             PARLOUR_DATABASE_URL=self.url,
@@ -67,14 +67,15 @@ class Place:
             PARLOUR_SECRET_KEY=SECRET,
             PARLOUR_LOG_LEVEL="warning",
         )
+        env.update(extra)
         return env
 
-    async def run(self, *args: str, timeout: float = 60) -> Result:
+    async def run(self, *args: str, timeout: float = 60, **env: str) -> Result:
         """`parlour <args>`; a process still running at `timeout` is killed and fails the test."""
         proc = await asyncio.create_subprocess_exec(
             *_command(),
             *args,
-            env=self.env(),
+            env=self.env(**env),
             cwd=self.folder,  # no stray .env from the repository
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -143,6 +144,13 @@ async def test_db_check_is_behind_until_migrate(empty: Place) -> None:
     assert "the schema is current" in again.out
 
 
+async def test_a_short_secret_key_stops_any_command_with_a_clear_message(empty: Place) -> None:
+    result = await empty.run("db", "check", PARLOUR_SECRET_KEY="too-short")
+    assert result.code == 1, result.text
+    assert "PARLOUR_SECRET_KEY must be at least 32 bytes" in result.err
+    assert "Traceback" not in result.err
+
+
 async def test_serve_refuses_an_outdated_schema(empty: Place) -> None:
     with socket.socket() as s:  # a free port, in case it wrongly started serving
         s.bind(("127.0.0.1", 0))
@@ -189,8 +197,21 @@ async def test_create_user_and_api_key_work_against_the_api(migrated: Place) -> 
         assert wrong.status_code == 401
 
 
+async def test_demo_is_refused_without_parlour_demo(migrated: Place) -> None:
+    for env in ({}, {"PARLOUR_DEMO": "0"}):
+        refused = await migrated.run("demo", "--if-empty", **env)
+        assert refused.code == 1, refused.text
+        assert "PARLOUR_DEMO=1" in refused.err
+        assert "demo data loaded" not in refused.out
+    async with migrated.client() as http:
+        login = await http.post(
+            "/api/v1/auth/login", json={"email": "admin@example.com", "password": "parlour-demo"}
+        )
+        assert login.status_code == 401, login.text
+
+
 async def test_demo_if_empty_twice_loads_once(migrated: Place) -> None:
-    first = await migrated.run("demo", "--if-empty")
+    first = await migrated.run("demo", "--if-empty", PARLOUR_DEMO="1")
     assert first.code == 0, first.text
     assert "demo data loaded" in first.out
     assert "customer@example.com" in first.out
@@ -207,7 +228,7 @@ async def test_demo_if_empty_twice_loads_once(migrated: Place) -> None:
         conversations = {c["id"] for c in listed.json()["conversations"]}
     assert conversations
 
-    second = await migrated.run("demo", "--if-empty")
+    second = await migrated.run("demo", "--if-empty", PARLOUR_DEMO="1")
     assert second.code == 0, second.text
     assert "already present" in second.out
 
@@ -219,3 +240,4 @@ async def test_demo_if_empty_twice_loads_once(migrated: Place) -> None:
                 "/api/v1/auth/login", json={"email": email, "password": "parlour-demo"}
             )
             assert login.status_code == 200, email
+            http.cookies.clear()  # a script keeps no cookie (it would make a CSRF-checked write)

@@ -15,10 +15,14 @@ from parlour.auth.users_routes import api_keys_router
 from parlour.auth.users_routes import router as users_router
 from parlour.config import Settings
 from parlour.conversations.routes import router as conversations_router
-from parlour.core.http import BodySizeLimit, install_error_handlers
+from parlour.core import csrf
+from parlour.core.csrf import CsrfGuard
+from parlour.core.http import BodySizeLimit, error_response, install_error_handlers
 from parlour.core.logredact import install_redaction
 from parlour.core.migrations import SchemaOutdated, schema_status
+from parlour.core.proxies import ForwardedHeaders, TrustedProxies
 from parlour.deadlines.routes import router as cron_router
+from parlour.deps import credential_from
 from parlour.jobs.routes import router as jobs_router
 from parlour.messages.routes import router as messages_router
 from parlour.realtime.gateway import router as realtime_router
@@ -57,7 +61,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         summary="Live conversations between customers and the people who help them.",
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by web/api_docs.py: local assets, our CSP
         redoc_url=None,
     )
     install_error_handlers(app)
@@ -96,8 +100,19 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             )
         return JSONResponse({"status": "ready"})
 
-    from parlour.web.pages import install_pages
+    from parlour.web.pages import cross_site_page, install_pages
 
     install_pages(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    # One CSRF rule for every route, API and pages alike (core/csrf.py says what and why).
+    app.add_middleware(
+        CsrfGuard,
+        origin_allowed=settings.origin_allowed,
+        uses_cookie=lambda conn: credential_from(conn)[1],
+        is_api=lambda path: path.startswith("/api/"),
+        api_refusal=lambda: error_response(403, csrf.CODE, csrf.MESSAGE),
+        page_refusal=cross_site_page,
+    )
+    # Outermost: everything inside sees the client address and scheme the proxy saw.
+    app.add_middleware(ForwardedHeaders, trusted=TrustedProxies(settings.trusted_proxies))
     return app

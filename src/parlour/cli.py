@@ -106,7 +106,16 @@ def serve(
         settings.port = port
 
     async def check(rt: Runtime) -> list[str]:
-        return (await schema_status(rt.engine)).pending
+        from parlour.demo import demo_accounts_present
+
+        pending = (await schema_status(rt.engine)).pending
+        if not pending and not settings.demo and await demo_accounts_present(rt):
+            typer.echo(
+                "warning: the demo accounts (published password) are in this database; "
+                "deactivate or delete them before going live",
+                err=True,
+            )
+        return pending
 
     pending = _with_runtime(check)
     if pending:
@@ -122,7 +131,9 @@ def serve(
         port=settings.port,
         ws_max_size=settings.ws_max_frame_bytes,
         log_level=settings.log_level,
-        proxy_headers=True,
+        # X-Forwarded-* are read by the app itself, from PARLOUR_TRUSTED_PROXIES only
+        # (uvicorn's own handling trusts any loopback caller).
+        proxy_headers=False,
     )
 
 
@@ -132,9 +143,16 @@ def demo(
         bool, typer.Option("--if-empty", help="Do nothing if already loaded.")
     ] = False,
 ) -> None:
-    """Load demo accounts and conversations (never in production)."""
+    """Load demo accounts and conversations (only with PARLOUR_DEMO=1; never in production)."""
     from parlour.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
 
+    if not Settings().demo:
+        typer.echo(
+            "Refusing to load demo data: it creates accounts with a published password. "
+            "Set PARLOUR_DEMO=1 to try Parlour (`make run` does); never in production.",
+            err=True,
+        )
+        raise typer.Exit(1)
     loaded = _with_runtime(lambda rt: load_demo(rt, if_empty=if_empty))
     typer.echo("demo data loaded" if loaded else "demo data already present")
     typer.echo(f"demo logins (password '{DEMO_PASSWORD}'):")
@@ -227,7 +245,13 @@ def close_expired(
 
 
 def main() -> None:
-    app()
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except ValidationError as exc:  # a bad PARLOUR_* setting: say which, without a traceback
+        typer.echo(f"error: invalid configuration: {exc}", err=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from parlour.core.proxies import parse_networks
+
+MIN_SECRET_KEY_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -19,11 +25,15 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     database_url: str = ""
+    # Given (at least MIN_SECRET_KEY_BYTES), or generated into DATA_DIR/secret_key.
     secret_key: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
-    # Origins allowed to open the realtime WebSocket with cookie auth (and for CORS later).
+    # Origins besides our own allowed to use the session cookie: cookie-authenticated writes
+    # (CSRF) and the realtime WebSocket (and for CORS later).
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Reverse proxies (IPs or CIDRs) whose X-Forwarded-For / X-Forwarded-Proto are believed.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     token_ttl_seconds: int = 60 * 60 * 12
     cookie_secure: bool = False
     max_message_chars: int = 4000
@@ -46,7 +56,8 @@ class Settings(BaseSettings):
     # a crash of the process, and a power loss may drop the last transactions.
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     # Rate limits (per key per minute).
-    login_rate_per_minute: int = 20
+    login_rate_per_minute: int = 20  # per client address
+    login_account_rate_per_minute: int = 20  # per tenant and email, from any address
     guest_rate_per_minute: int = 30
     send_rate_per_minute: int = 600
     # Durable jobs (docs/architecture/jobs.md): run a worker on this node, how many jobs it runs
@@ -66,9 +77,17 @@ class Settings(BaseSettings):
     # WebSocket `read` and `typing` frames per user (typing over the limit is dropped).
     read_rate_per_minute: int = 600
     typing_rate_per_minute: int = 120
+    # Conversations a customer may open: per customer, and per client address.
+    conversation_rate_per_minute: int = 10
+    conversation_address_rate_per_minute: int = 30
+    # Argon2 hashes running at once (each takes ~64 MiB and a core for tens of milliseconds).
+    password_hash_concurrency: int = Field(default=2, ge=1)
     # Check the schema is current at start-up (tests that build it themselves may turn it off).
     check_schema_on_start: bool = True
     log_level: str = "info"
+    # The demo (PARLOUR_DEMO=1, set by `make run`): `parlour demo` may load its accounts with a
+    # known password and the login page offers them. Never on in production.
+    demo: bool = False
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod
@@ -78,11 +97,40 @@ class Settings(BaseSettings):
             raise ValueError(f"PARLOUR_SQLITE_SYNCHRONOUS must be FULL or NORMAL, not {value!r}")
         return level
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("secret_key")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _long_enough(cls, value: str) -> str:
+        # HS256 wants a key at least as long as its hash (32 bytes); a short one is guessable.
+        if value and len(value.encode()) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(
+                f"PARLOUR_SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes "
+                f"(it has {len(value.encode())}); generate one with `openssl rand -base64 48`, "
+                "or unset it to have one generated in the data folder"
+            )
+        return value
+
+    @field_validator("cron_secret")
+    @classmethod
+    def _cron_secret_long_enough(cls, value: str) -> str:
+        # The cron endpoint takes no other credential: a short secret could be guessed online.
+        if value and len(value.encode()) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(
+                f"PARLOUR_CRON_SECRET must be at least {MIN_SECRET_KEY_BYTES} bytes "
+                "(generate one with `openssl rand -base64 32`)"
+            )
+        return value
+
+    @field_validator("allowed_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # a typo fails at start, not silently at the first request
         return value
 
     def resolved_database_url(self) -> str:
@@ -95,18 +143,65 @@ class Settings(BaseSettings):
         """The signing key: given, or generated once and kept in the data folder."""
         if self.secret_key:
             return self.secret_key
-        path = self.data_dir / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
-        return key
+        return _secret_key_file(self.data_dir / "secret_key")
 
-    def origin_allowed(self, origin: str, *, host: str) -> bool:
-        """Whether a browser Origin may use cookie auth: our own host or a configured origin."""
-        if origin.rstrip("/") in self.allowed_origins:
+    def origin_allowed(self, origin: str, *, scheme: str, host: str) -> bool:
+        """Whether a browser Origin may use cookie auth: exactly our own origin (`scheme` and
+        `host` as the request reached us: `http`/`ws` or `https`/`wss`, the Host header) or a
+        configured one. `https://host` is not `http://host`: another scheme is another origin."""
+        theirs = _origin(origin)
+        if theirs is None:
+            return False  # "null", garbage
+        if theirs in {_origin(o) for o in self.allowed_origins}:
             return True
-        scheme, _, netloc = origin.partition("://")
-        return scheme in ("http", "https") and netloc == host
+        ours = {"ws": "http", "wss": "https"}.get(scheme.lower(), scheme.lower())
+        return theirs == _origin(f"{ours}://{host}")
+
+
+DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _origin(value: str) -> tuple[str, str] | None:
+    """(scheme, host[:port]) of an origin, lower-cased, without a default port; None when it is
+    not an http(s) origin."""
+    scheme, sep, netloc = value.strip().rstrip("/").partition("://")
+    scheme, netloc = scheme.lower(), netloc.lower()
+    if not sep or scheme not in DEFAULT_PORTS or not netloc or "/" in netloc or "@" in netloc:
+        return None
+    if not netloc.endswith("]"):  # "[::1]" has colons but no port
+        host, colon, port = netloc.rpartition(":")
+        if colon and port == DEFAULT_PORTS[scheme]:
+            netloc = host
+    return scheme, netloc
+
+
+def _secret_key_file(path: Path) -> str:
+    """The key kept in `path`, created 0600 from its first byte (O_EXCL: of several processes
+    starting at once exactly one creates it; the others read that one's key)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_key(path)
+    key = secrets.token_urlsafe(48)
+    try:
+        os.write(fd, key.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return key
+
+
+def _read_key(path: Path, *, wait_seconds: float = 5.0) -> str:
+    # A concurrent creator may not have written its key yet: wait briefly for it.
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        key = path.read_text().strip()
+        if key:
+            return key
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"{path} is empty; delete it to have a new key generated (every token "
+                "signed with the old key stops working)"
+            )
+        time.sleep(0.05)

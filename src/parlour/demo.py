@@ -90,6 +90,16 @@ async def load_demo(runtime: Runtime, *, if_empty: bool = False) -> bool:
     return True
 
 
+async def demo_accounts_present(runtime: Runtime) -> bool:
+    """Whether any demo account (published password) is in the database."""
+    emails = [email for _, email, _ in DEMO_ACCOUNTS]
+    async with runtime.uow(write=False) as tx:
+        found = await tx.session.scalar(
+            select(User.id).where(User.email.in_(emails), User.is_active.is_(True)).limit(1)
+        )
+    return found is not None
+
+
 async def _say(
     tx: UnitOfWork, principal: Principal, conversation_id: str, body: str, max_chars: int
 ) -> None:

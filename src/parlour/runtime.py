@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from parlour.auth import passwords
 from parlour.config import Settings
 from parlour.conversations.read_writer import ReadWriter
 from parlour.core.clock import Clock, SystemClock
@@ -70,6 +71,7 @@ class Runtime:
             drain_timeout=self.settings.write_drain_seconds,
         )
         self.limiter = RateLimiter(self.clock)
+        passwords.configure(concurrency=self.settings.password_hash_concurrency)
         self.jobs = JobRegistry(parent=job_handlers)
         self.job_worker = JobWorker(self)
         self.job_queue = JobQueue(self.jobs, on_commit=self.job_worker.wake)

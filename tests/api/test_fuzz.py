@@ -75,6 +75,9 @@ def seeded(
         # The fuzzer logs in and signs guests up far more often than a person would.
         login_rate_per_minute=1_000_000,
         guest_rate_per_minute=1_000_000,
+        login_account_rate_per_minute=1_000_000,
+        conversation_rate_per_minute=1_000_000,
+        conversation_address_rate_per_minute=1_000_000,
         send_rate_per_minute=1_000_000,
     )
     callers, conversations, job = asyncio.run(_seed(config))

@@ -44,4 +44,5 @@ async def test_guest_creation_is_limited(client: httpx.AsyncClient, runtime: Run
     await make_tenant(runtime)
     for _ in range(2):
         assert (await client.post("/api/v1/auth/guest", json={})).status_code == 201
+        client.cookies.clear()
     assert_error(await client.post("/api/v1/auth/guest", json={}), 429, "rate_limited")

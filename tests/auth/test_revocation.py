@@ -94,3 +94,44 @@ async def test_deactivation_rules(runtime: Runtime, client: httpx.AsyncClient) -
         "/api/v1/users/" + "0" * 32, headers=auth(runtime, admin), json={"is_active": False}
     )
     assert_error(unknown, 404, "user_not_found")
+
+
+async def test_concurrent_logouts_of_one_token_both_succeed_with_one_row(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    # Found by review: check-then-insert without a lock gave PostgreSQL a duplicate key (500).
+    import asyncio
+
+    customer = await make_user(runtime, "customer")
+    headers = auth(runtime, customer)
+    answers = await asyncio.gather(
+        *(client.post("/api/v1/auth/logout", headers=headers) for _ in range(6))
+    )
+    assert [a.status_code for a in answers] == [204] * 6
+    async with runtime.uow(write=False) as tx:
+        rows = list(await tx.session.scalars(select(RevokedToken)))
+    assert [r.user_id for r in rows] == [customer.user_id]
+
+
+async def test_a_logout_with_a_bogus_token_opens_no_writing_transaction(
+    runtime: Runtime, client: httpx.AsyncClient, monkeypatch: object
+) -> None:
+    # Anyone may call logout; a flood of junk must not take SQLite's write lock.
+    writes = 0
+    original = runtime.uow
+
+    def counting(*, write: bool = True):  # type: ignore[no-untyped-def]
+        nonlocal writes
+        writes += write
+        return original(write=write)
+
+    runtime.uow = counting  # type: ignore[method-assign]
+    try:
+        for junk in ("x", "a.b.c", "Bearer", "pk_not_a_key"):
+            response = await client.post(
+                "/api/v1/auth/logout", headers={"Authorization": f"Bearer {junk}"}
+            )
+            assert response.status_code == 204
+    finally:
+        runtime.uow = original  # type: ignore[method-assign]
+    assert writes == 0

@@ -17,6 +17,8 @@ from parlour.web.navigation import safe_next
 from parlour.web.render import content_security_policy
 from tests.factories import PASSWORD, make_conversation, make_user, token_for
 
+# What a browser sends with a form posted from our own page (the CSRF check wants one of them).
+SAME_ORIGIN = {"Origin": "http://testserver"}
 PAGE_DATA = re.compile(r'<script type="application/json" id="page-data">(.*?)</script>', re.S)
 
 
@@ -149,14 +151,16 @@ async def test_login_form_sets_the_cookie_and_returns_to_next(
     async with runtime.uow(write=False) as tx:
         email = (await get_user(tx.session, customer, customer.user_id or "")).email
     form = {"email": email, "password": "wrong password", "next": "/chat/x"}
-    wrong = await client.post("/login", data=form)
+    wrong = await client.post("/login", data=form, headers=SAME_ORIGIN)
     assert wrong.status_code == 401 and "Wrong email or password." in wrong.text
     assert COOKIE_NAME not in wrong.cookies
-    ok = await client.post("/login", data={**form, "password": PASSWORD})
+    ok = await client.post("/login", data={**form, "password": PASSWORD}, headers=SAME_ORIGIN)
     assert (ok.status_code, ok.headers["location"]) == (303, "/chat/x")
     assert "httponly" in ok.headers["set-cookie"].lower()
     elsewhere = await client.post(
-        "/login", data={**form, "password": PASSWORD, "next": "https://evil.example"}
+        "/login",
+        data={**form, "password": PASSWORD, "next": "https://evil.example"},
+        headers={"Sec-Fetch-Site": "same-origin"},
     )
     assert elsewhere.headers["location"] == "/conversations"
 
@@ -178,7 +182,7 @@ async def test_customer_starts_a_conversation_from_the_form(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     as_user(client, runtime, await make_user(runtime, "customer"))
-    response = await client.post("/conversations", data={"subject": "Brakes"})
+    response = await client.post("/conversations", data={"subject": "Brakes"}, headers=SAME_ORIGIN)
     assert response.status_code == 303
     chat = await client.get(response.headers["location"])
     assert chat.status_code == 200 and "Brakes" in chat.text
@@ -191,9 +195,21 @@ async def test_static_files_are_served_revalidated(client: httpx.AsyncClient) ->
     assert response.headers["cache-control"] == "no-cache"
 
 
+async def test_login_page_offers_no_demo_accounts_without_parlour_demo(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    assert not runtime.settings.demo  # the default: `parlour serve` in production
+    await load_demo(runtime)  # accounts that look like the demo's, with its password
+    page = (await client.get("/login")).text
+    assert "Trying it out?" not in page
+    assert DEMO_PASSWORD not in page
+    assert "customer@example.com" not in page
+
+
 async def test_login_page_offers_the_demo_accounts_only_when_they_exist(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
+    runtime.settings.demo = True  # PARLOUR_DEMO=1, as `make run` sets it
     assert "Trying it out?" not in (await client.get("/login")).text
     await load_demo(runtime)
     page = (await client.get("/login", params={"next": "/chat/x"})).text
@@ -201,5 +217,5 @@ async def test_login_page_offers_the_demo_accounts_only_when_they_exist(
     emails = re.findall(r'name="email" value="([^"]+)"', page)
     assert emails == ["customer@example.com", "agent@example.com", "admin@example.com"]
     form = {"email": "agent@example.com", "password": DEMO_PASSWORD, "next": "/agent"}
-    response = await client.post("/login", data=form)
+    response = await client.post("/login", data=form, headers=SAME_ORIGIN)
     assert (response.status_code, response.headers["location"]) == (303, "/agent")

@@ -9,13 +9,16 @@ it and close with 4001 when it is no longer valid.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from parlour.auth.passwords import hash_password, verify_password
 from parlour.auth.principal import Principal
 from parlour.auth.service import MIN_PASSWORD_LENGTH, get_user
 from parlour.auth.tokens import read_token
-from parlour.core.errors import BadRequest, Forbidden, NotFound
+from parlour.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from parlour.core.events import Audience, credentials_changed
 from parlour.core.uow import UnitOfWork
 from parlour.models.revoked_token import RevokedToken
@@ -25,47 +28,68 @@ from parlour.models.user import ApiKey, User
 async def do_revoke_token(tx: UnitOfWork, token: str, *, secret: str) -> bool:
     """Revoke this access token (logout) until it would have expired anyway; prune the rows
     of tokens that have expired meanwhile. False when it is not a valid token (nothing to do:
-    an expired, forged or already revoked token grants nothing)."""
+    an expired, forged or already revoked token grants nothing). The edge checks the token
+    before opening a writing unit of work (`read_token`), so a flood of bogus logouts writes
+    nothing."""
     claims = read_token(token, secret=secret, now=tx.now)
-    await tx.session.execute(delete(RevokedToken).where(RevokedToken.expires_at <= tx.now))
     if claims is None:
-        return False
-    if await tx.session.get(RevokedToken, claims.jti) is not None:
         return False
     if await tx.session.get(User, claims.user_id) is None:
         return False
-    tx.session.add(
-        RevokedToken(
-            jti=claims.jti,
-            user_id=claims.user_id,
-            revoked_at=tx.now,
-            expires_at=claims.expires_at,
-        )
-    )
-    await tx.session.flush()
+    await tx.session.execute(delete(RevokedToken).where(RevokedToken.expires_at <= tx.now))
+    try:
+        # Two logouts of one token at once: the second finds the first's row (no 500).
+        async with tx.session.begin_nested():
+            tx.session.add(
+                RevokedToken(
+                    jti=claims.jti,
+                    user_id=claims.user_id,
+                    revoked_at=tx.now,
+                    expires_at=claims.expires_at,
+                )
+            )
+    except IntegrityError:
+        return False
     tx.emit(credentials_changed(Audience.user(claims.user_id)))
     return True
 
 
-async def do_change_password(
-    tx: UnitOfWork, principal: Principal, *, current_password: str, new_password: str
+async def change_password(
+    uow: Callable[..., UnitOfWork],
+    principal: Principal,
+    *,
+    current_password: str,
+    new_password: str,
 ) -> User:
     """Change the caller's own password; every token issued before now stops working (the
-    caller gets a fresh one from the edge)."""
+    caller gets a fresh one from the edge).
+
+    Argon2 runs between two short transactions, never inside one: verifying and hashing take
+    tens of milliseconds and may queue for the hashing pool, and a writing transaction holds
+    the user's row (on SQLite, the database's write lock) all that time. The write re-checks
+    under the row lock that the password did not change in between."""
     if principal.user_id is None:
         raise Forbidden("Only users have passwords.", code="not_a_user")
-    user = await _locked_user(tx, principal, principal.user_id)
-    if user.password_hash is None or not verify_password(user.password_hash, current_password):
-        # 400, not 401: the request's own credential is fine (a 401 would sign the page out).
-        raise BadRequest("The current password is wrong.", code="wrong_password")
     if len(new_password) < MIN_PASSWORD_LENGTH:
         raise BadRequest(
             f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.", code="weak_password"
         )
-    user.password_hash = hash_password(new_password)
-    user.tokens_valid_after = tx.now
-    await tx.session.flush()
-    tx.emit(credentials_changed(Audience.user(user.id)))
+    async with uow(write=False) as tx:
+        old_hash = (await get_user(tx.session, principal, principal.user_id)).password_hash
+    if old_hash is None or not await verify_password(old_hash, current_password):
+        # 400, not 401: the request's own credential is fine (a 401 would sign the page out).
+        raise BadRequest("The current password is wrong.", code="wrong_password")
+    new_hash = await hash_password(new_password)
+    async with uow() as tx:
+        user = await _locked_user(tx, principal, principal.user_id)
+        if user.password_hash != old_hash:
+            raise Conflict(
+                "The password was changed meanwhile; try again.", code="password_changed"
+            )
+        user.password_hash = new_hash
+        user.tokens_valid_after = tx.now
+        await tx.session.flush()
+        tx.emit(credentials_changed(Audience.user(user.id)))
     return user
 
 

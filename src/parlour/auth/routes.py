@@ -6,18 +6,20 @@ from fastapi import APIRouter, Request, Response, status
 
 from parlour.auth import revocation, service
 from parlour.auth.schemas import GuestIn, LoginIn, MeOut, PasswordChangeIn, TokenOut, UserRead
-from parlour.auth.tokens import COOKIE_NAME, issue_token
+from parlour.auth.tokens import COOKIE_NAME, issue_token, read_token
+from parlour.core.errors import BadRequest
 from parlour.core.http import error_responses
+from parlour.core.proxies import client_ip
 from parlour.deps import PrincipalDep, RuntimeDep, credential_from
+from parlour.models.tenant import DEFAULT_TENANT_SLUG
 from parlour.models.user import User
 from parlour.runtime import Runtime
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 me_router = APIRouter(tags=["auth"])
 
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+# The one answer to a guest sign-up a tenant does not take, an unknown tenant included.
+GUEST_NOT_AVAILABLE = "Guest sign-up is not available here."
 
 
 def token_response(runtime: Runtime, response: Response, user: User) -> TokenOut:
@@ -42,21 +44,26 @@ def token_response(runtime: Runtime, response: Response, user: User) -> TokenOut
     return TokenOut(access_token=token, expires_in=ttl, user=UserRead.model_validate(user))
 
 
+def limit_login(runtime: Runtime, request: Request, *, tenant: str | None, email: str) -> None:
+    """Count a login attempt per client address and per account (tenant and normalised email,
+    from any address: a botnet guessing one password gets no further than one machine).
+    The API and the login page share these counters."""
+    settings = runtime.settings
+    runtime.limiter.hit(f"login:{client_ip(request)}", limit=settings.login_rate_per_minute)
+    account = f"{tenant or DEFAULT_TENANT_SLUG}:{service.normalise_email(email)}"
+    runtime.limiter.hit(f"login-account:{account}", limit=settings.login_account_rate_per_minute)
+
+
 @router.post("/login", response_model=TokenOut, responses=error_responses(400, 401, 413, 422, 429))
 async def login(
     body: LoginIn, request: Request, response: Response, runtime: RuntimeDep
 ) -> TokenOut:
     """Exchange email and password for an access token."""
-    runtime.limiter.hit(f"login:{client_ip(request)}", limit=runtime.settings.login_rate_per_minute)
-    async with runtime.uow(write=False) as tx:
-        # An unknown tenant is just another wrong credential (no 404 telling tenants apart).
-        tenant = await service.find_tenant_by_slug(tx.session, body.tenant)
-        user = await service.authenticate(
-            tx.session,
-            tenant_id=tenant.id if tenant else None,
-            email=body.email,
-            password=body.password,
-        )
+    limit_login(runtime, request, tenant=body.tenant, email=body.email)
+    # An unknown tenant is just another wrong credential (no 404 telling tenants apart).
+    user = await service.login(
+        runtime.uow, tenant_slug=body.tenant, email=body.email, password=body.password
+    )
     return token_response(runtime, response, user)
 
 
@@ -64,15 +71,19 @@ async def login(
     "/guest",
     response_model=TokenOut,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(400, 404, 413, 422, 429),
+    responses=error_responses(400, 413, 422, 429),
 )
 async def guest(
     body: GuestIn, request: Request, response: Response, runtime: RuntimeDep
 ) -> TokenOut:
-    """Create an anonymous customer and sign it in."""
+    """Create an anonymous customer and sign it in (400 `guest_not_available` for a tenant
+    that takes no guests, an unknown one included)."""
     runtime.limiter.hit(f"guest:{client_ip(request)}", limit=runtime.settings.guest_rate_per_minute)
     async with runtime.uow() as tx:
-        tenant = await service.get_tenant_by_slug(tx.session, body.tenant)
+        tenant = await service.find_tenant_by_slug(tx.session, body.tenant)
+        if tenant is None:
+            # Not "unknown tenant": the same answer as any tenant refusing guests.
+            raise BadRequest(GUEST_NOT_AVAILABLE, code="guest_not_available")
         user = await service.do_create_guest(
             tx.session,
             tenant_id=tenant.id,
@@ -87,9 +98,13 @@ async def revoke_request_token(runtime: Runtime, request: Request) -> None:
     """Logout: revoke the access token the request carries (header or cookie), if any. An API
     key is not revoked by logout (admins revoke keys)."""
     credential, _ = credential_from(request)
-    if credential and not credential.startswith(service.API_KEY_PREFIX):
-        async with runtime.uow() as tx:
-            await revocation.do_revoke_token(tx, credential, secret=runtime.secret_key)
+    if not credential or credential.startswith(service.API_KEY_PREFIX):
+        return
+    # Anyone may call logout: a credential that is not a valid token opens no transaction.
+    if read_token(credential, secret=runtime.secret_key, now=runtime.clock.now()) is None:
+        return
+    async with runtime.uow() as tx:
+        await revocation.do_revoke_token(tx, credential, secret=runtime.secret_key)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(413))
@@ -115,13 +130,12 @@ async def change_password(
         f"password:{principal.user_id or principal.api_key_id}",
         limit=runtime.settings.login_rate_per_minute,
     )
-    async with runtime.uow() as tx:
-        user = await revocation.do_change_password(
-            tx,
-            principal,
-            current_password=body.current_password,
-            new_password=body.new_password,
-        )
+    user = await revocation.change_password(
+        runtime.uow,
+        principal,
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
     return token_response(runtime, response, user)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from parlour.auth.principal import Principal
 from parlour.auth.tokens import read_token
 from parlour.core.errors import BadRequest, Conflict, NotFound, Unauthorized
 from parlour.core.ids import new_id
+from parlour.core.uow import UnitOfWork
 from parlour.models.revoked_token import RevokedToken
 from parlour.models.tenant import DEFAULT_TENANT_SLUG, Tenant
 from parlour.models.user import ApiKey, Role, User
@@ -89,7 +91,7 @@ async def do_create_user(
         display_name=display_name.strip() or (email or "User"),
         email=email,
         phone=phone,
-        password_hash=hash_password(password) if password else None,
+        password_hash=await hash_password(password) if password else None,
         is_guest=False,
         is_active=True,
         created_at=now,
@@ -102,17 +104,25 @@ async def do_create_user(
     return user
 
 
-async def authenticate(
-    session: AsyncSession, *, tenant_id: str | None, email: str, password: str
+async def login(
+    uow: Callable[..., UnitOfWork], *, tenant_slug: str | None, email: str, password: str
 ) -> User:
     """The active user with these credentials, or Unauthorized (the same for every failure,
-    an unknown tenant (`tenant_id` None) included)."""
-    user = None
-    if tenant_id is not None:
-        user = await session.scalar(
-            select(User).where(User.tenant_id == tenant_id, User.email == normalise_email(email))
-        )
-    ok = verify_password(user.password_hash if user else None, password)
+    an unknown tenant included).
+
+    The password is verified after the read transaction has closed: Argon2 takes tens of
+    milliseconds and may queue for the hashing pool, and a flood of logins must not hold
+    database connections (or, on SQLite, anything else) meanwhile."""
+    async with uow(write=False) as tx:
+        tenant = await find_tenant_by_slug(tx.session, tenant_slug)
+        user = None
+        if tenant is not None:
+            user = await tx.session.scalar(
+                select(User).where(
+                    User.tenant_id == tenant.id, User.email == normalise_email(email)
+                )
+            )
+    ok = await verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
     return user

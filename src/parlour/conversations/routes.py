@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
+from parlour.auth.principal import Principal
 from parlour.conversations import service
 from parlour.conversations.reads import ReadRequest
 from parlour.conversations.schemas import (
@@ -18,8 +19,11 @@ from parlour.conversations.schemas import (
     ReadState,
 )
 from parlour.core.http import error_responses
+from parlour.core.proxies import client_ip
 from parlour.deps import ConversationIdPath, PrincipalDep, RuntimeDep
 from parlour.models.conversation import Status
+from parlour.models.user import Role
+from parlour.runtime import Runtime
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -27,13 +31,33 @@ ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422)
 READ_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 503)
 
 
+def limit_creation(runtime: Runtime, request: Request, principal: Principal) -> None:
+    """Customers open conversations at a bounded rate, per customer and per client address (a
+    guest costs nothing to make, so one address's guests share a budget too). Staff and service
+    keys act for the tenant itself and are not limited here. The pages share these counters."""
+    if principal.role != Role.customer:
+        return
+    settings = runtime.settings
+    runtime.limiter.hit(
+        f"conversation:{principal.user_id}", limit=settings.conversation_rate_per_minute
+    )
+    runtime.limiter.hit(
+        f"conversation-address:{client_ip(request)}",
+        limit=settings.conversation_address_rate_per_minute,
+    )
+
+
 @router.post(
-    "", response_model=ConversationRead, status_code=status.HTTP_201_CREATED, responses=ERRORS
+    "",
+    response_model=ConversationRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422, 429),
 )
 async def create_conversation(
-    body: ConversationCreate, principal: PrincipalDep, runtime: RuntimeDep
+    body: ConversationCreate, request: Request, principal: PrincipalDep, runtime: RuntimeDep
 ) -> ConversationRead:
-    """Open a conversation for a customer."""
+    """Open a conversation for a customer (customers: a few a minute, 429 beyond)."""
+    limit_creation(runtime, request, principal)
     async with runtime.uow() as tx:
         return await service.do_create_conversation(
             tx,

@@ -416,7 +416,7 @@ async def _authenticate(ws: WebSocket, runtime: Runtime) -> tuple[Credential, st
     if credential and from_cookie:
         origin = ws.headers.get("origin")
         host = ws.headers.get("host", "")
-        if origin and not runtime.settings.origin_allowed(origin, host=host):
+        if origin and not runtime.settings.origin_allowed(origin, scheme=ws.url.scheme, host=host):
             raise CloseConnection(4003, "origin not allowed")
         return await authenticate_session(runtime, credential), credential
     if credential:

@@ -1,5 +1,6 @@
-"""The demo accounts, offered on the login page while `parlour demo` data is installed, so a
-first visitor can try Parlour without reading anything."""
+"""The demo accounts, offered on the login page while the demo is on (PARLOUR_DEMO=1, which
+`make run` sets) and `parlour demo` data is installed, so a first visitor can try Parlour without
+reading anything. Without PARLOUR_DEMO the page offers nothing, whatever accounts exist."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parlour.auth.service import get_tenant_by_slug
+from parlour.config import Settings
 from parlour.core.errors import NotFound
 from parlour.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from parlour.models.user import Role, User
@@ -24,8 +26,13 @@ class DemoLogin:
     password: str = DEMO_PASSWORD
 
 
-async def demo_logins(session: AsyncSession, *, tenant: str | None) -> list[DemoLogin]:
-    """The demo accounts present in the tenant (none once an operator removes them)."""
+async def demo_logins(
+    session: AsyncSession, settings: Settings, *, tenant: str | None
+) -> list[DemoLogin]:
+    """The demo accounts present in the tenant: none unless the demo is on, and none once an
+    operator removes them."""
+    if not settings.demo:
+        return []
     try:
         found = await get_tenant_by_slug(session, tenant)
     except NotFound:

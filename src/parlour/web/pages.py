@@ -13,10 +13,11 @@ from starlette.responses import RedirectResponse, Response
 
 from parlour.auth import directory
 from parlour.auth.principal import Principal
-from parlour.auth.routes import client_ip, revoke_request_token, token_response
-from parlour.auth.service import authenticate, get_tenant, get_tenant_by_slug, principal_for
+from parlour.auth.routes import limit_login, revoke_request_token, token_response
+from parlour.auth.service import get_tenant, login, principal_for
 from parlour.auth.tokens import COOKIE_NAME
 from parlour.conversations import service as conversations
+from parlour.conversations.routes import limit_creation
 from parlour.core.errors import AppError, NotFound
 from parlour.core.uow import UnitOfWork
 from parlour.deps import RuntimeDep
@@ -24,6 +25,7 @@ from parlour.messages import service as messages
 from parlour.models.conversation import Status
 from parlour.models.user import Role
 from parlour.runtime import Runtime
+from parlour.web.api_docs import install_api_docs
 from parlour.web.demo_hint import demo_logins
 from parlour.web.navigation import home_for, login_redirect, page_principal, safe_next
 from parlour.web.render import STATIC, StaticAssets, build_templates, render
@@ -39,6 +41,7 @@ LIST_LIMIT = 100
 def install_pages(app: FastAPI) -> None:
     """Mount the pages and their static files on the app."""
     app.state.templates = build_templates()
+    install_api_docs(app)
     app.mount("/static", StaticAssets(directory=STATIC), name="static")
     app.include_router(router)
     app.include_router(settings_router)
@@ -99,13 +102,9 @@ async def home(request: Request, runtime: RuntimeDep) -> Response:
     return RedirectResponse(home_for(principal), status_code=303)
 
 
-def _from_elsewhere(request: Request) -> bool:
-    """Whether a form was posted by another site's page (login and logout CSRF)."""
-    origin = request.headers.get("origin")
-    return origin is not None and origin.partition("://")[2] != request.headers.get("host", "")
-
-
-def _cross_site(request: Request) -> Response:
+def cross_site_page(request: Request) -> Response:
+    """The answer to a form posted from another site's page, or without the headers a browser
+    sends (the CSRF rule for every page is in core/csrf.py, applied before any route)."""
     return _error_page(
         request, None, status=403, heading="Not allowed", text="Use the form on this site."
     )
@@ -122,7 +121,7 @@ async def _login_form(
     status: int = 200,
 ) -> Response:
     async with runtime.uow(write=False) as tx:
-        demo = await demo_logins(tx.session, tenant=tenant)
+        demo = await demo_logins(tx.session, runtime.settings, tenant=tenant)
     return render(
         request,
         "login.html",
@@ -157,18 +156,11 @@ async def login_submit(
     tenant: Annotated[str | None, Form(max_length=64)] = None,
 ) -> Response:
     """The login form: the same checks and cookie as POST /api/v1/auth/login, then back."""
-    if _from_elsewhere(request):
-        return _cross_site(request)
     target = safe_next(next)
     try:
-        runtime.limiter.hit(
-            f"login:{client_ip(request)}", limit=runtime.settings.login_rate_per_minute
-        )
-        async with runtime.uow(write=False) as tx:
-            found = await get_tenant_by_slug(tx.session, tenant or None)
-            user = await authenticate(
-                tx.session, tenant_id=found.id, email=email, password=password
-            )
+        limit_login(runtime, request, tenant=tenant or None, email=email)
+        # An unknown tenant is just another wrong credential, as in the API.
+        user = await login(runtime.uow, tenant_slug=tenant or None, email=email, password=password)
     except AppError as exc:
         return await _login_form(
             request,
@@ -186,9 +178,8 @@ async def login_submit(
 
 @router.post("/logout")
 async def logout(request: Request, runtime: RuntimeDep) -> Response:
-    """Sign out: the cookie's token is revoked (not just forgotten) and the cookie cleared."""
-    if _from_elsewhere(request):
-        return _cross_site(request)
+    """Sign out: the cookie's token is revoked (not just forgotten) and the cookie cleared.
+    The CSRF guard has already refused a cross-site POST."""
     await revoke_request_token(runtime, request)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")
@@ -221,12 +212,11 @@ async def start_conversation(
     subject: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """A customer opens a support conversation and lands in its chat room."""
-    if _from_elsewhere(request):
-        return _cross_site(request)
     principal = await page_principal(request, runtime)
     if principal is None:
         return login_redirect(request)
     try:
+        limit_creation(runtime, request, principal)
         async with runtime.uow() as tx:
             view = await conversations.do_create_conversation(
                 tx, principal, kind="support", customer_id=None, subject=subject.strip() or None
