@@ -77,6 +77,28 @@ class TestBehindTrustedProxy:
         )
         assert ok.status_code == 200, ok.text
 
+    async def test_only_failures_count_against_an_account(
+        self, client: httpx.AsyncClient, runtime: Runtime
+    ) -> None:
+        # Found by review: counting successes let anyone who knew an admin's password habits
+        # (or the admin's own scripts) lock the account; its owner signing in never does now.
+        owner = await email_of(runtime, await make_user(runtime, "admin"))
+        limit = runtime.settings.login_account_rate_per_minute
+        for i in range(limit + 5):
+            response = await client.post(
+                LOGIN,
+                json={"email": owner, "password": PASSWORD},
+                headers={"X-Forwarded-For": f"203.0.113.{i}"},
+            )
+            assert response.status_code == 200, response.text
+            client.cookies.clear()  # a script sends no cookie (the CSRF guard would refuse it)
+        wrong = await client.post(
+            LOGIN,
+            json={"email": owner, "password": "not-it-at-all"},
+            headers={"X-Forwarded-For": "198.51.100.1"},
+        )
+        assert_error(wrong, 401, "invalid_credentials")
+
     async def test_the_login_page_shares_the_account_limit(
         self, client: httpx.AsyncClient, runtime: Runtime
     ) -> None:

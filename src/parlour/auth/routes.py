@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response, status
 from parlour.auth import revocation, service
 from parlour.auth.schemas import GuestIn, LoginIn, MeOut, PasswordChangeIn, TokenOut, UserRead
 from parlour.auth.tokens import COOKIE_NAME, issue_token, read_token
-from parlour.core.errors import BadRequest
+from parlour.core.errors import BadRequest, Unauthorized
 from parlour.core.http import error_responses
 from parlour.core.proxies import client_ip
 from parlour.deps import PrincipalDep, RuntimeDep, credential_from
@@ -44,14 +44,23 @@ def token_response(runtime: Runtime, response: Response, user: User) -> TokenOut
     return TokenOut(access_token=token, expires_in=ttl, user=UserRead.model_validate(user))
 
 
-def limit_login(runtime: Runtime, request: Request, *, tenant: str | None, email: str) -> None:
-    """Count a login attempt per client address and per account (tenant and normalised email,
-    from any address: a botnet guessing one password gets no further than one machine).
-    The API and the login page share these counters."""
+async def attempt_login(
+    runtime: Runtime, request: Request, *, tenant: str | None, email: str, password: str
+) -> User:
+    """Log in under two limits, shared by the API and the login page: attempts per client
+    address, and failures per account (tenant and normalised email, from any address: a
+    botnet guessing one password gets no further than one machine). Only failures count
+    against the account, so its owner signing in is never what locks it."""
     settings = runtime.settings
     runtime.limiter.hit(f"login:{client_ip(request)}", limit=settings.login_rate_per_minute)
-    account = f"{tenant or DEFAULT_TENANT_SLUG}:{service.normalise_email(email)}"
-    runtime.limiter.hit(f"login-account:{account}", limit=settings.login_account_rate_per_minute)
+    account = f"login-account:{tenant or DEFAULT_TENANT_SLUG}:{service.normalise_email(email)}"
+    runtime.limiter.check(account, limit=settings.login_account_rate_per_minute)
+    try:
+        # An unknown tenant is just another wrong credential (no 404 telling tenants apart).
+        return await service.login(runtime.uow, tenant_slug=tenant, email=email, password=password)
+    except Unauthorized:
+        runtime.limiter.hit(account, limit=settings.login_account_rate_per_minute)
+        raise
 
 
 @router.post("/login", response_model=TokenOut, responses=error_responses(400, 401, 413, 422, 429))
@@ -59,10 +68,8 @@ async def login(
     body: LoginIn, request: Request, response: Response, runtime: RuntimeDep
 ) -> TokenOut:
     """Exchange email and password for an access token."""
-    limit_login(runtime, request, tenant=body.tenant, email=body.email)
-    # An unknown tenant is just another wrong credential (no 404 telling tenants apart).
-    user = await service.login(
-        runtime.uow, tenant_slug=body.tenant, email=body.email, password=body.password
+    user = await attempt_login(
+        runtime, request, tenant=body.tenant, email=body.email, password=body.password
     )
     return token_response(runtime, response, user)
 

@@ -14,6 +14,13 @@ class RateLimiter:
         self._windows: dict[str, tuple[int, int]] = {}
         self._max_keys = max_keys
 
+    def check(self, key: str, *, limit: int) -> None:
+        """Raise RateLimited when `key` is already at its limit; count nothing."""
+        window = int(self._clock.now().timestamp() // 60)
+        start, count = self._windows.get(key, (window, 0))
+        if start == window and count >= limit:
+            raise RateLimited()
+
     def hit(self, key: str, *, limit: int) -> None:
         """Count one hit; raise RateLimited when over the limit."""
         window = int(self._clock.now().timestamp() // 60)

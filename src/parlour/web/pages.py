@@ -13,8 +13,8 @@ from starlette.responses import RedirectResponse, Response
 
 from parlour.auth import directory
 from parlour.auth.principal import Principal
-from parlour.auth.routes import limit_login, revoke_request_token, token_response
-from parlour.auth.service import get_tenant, login, principal_for
+from parlour.auth.routes import attempt_login, revoke_request_token, token_response
+from parlour.auth.service import get_tenant, principal_for
 from parlour.auth.tokens import COOKIE_NAME
 from parlour.conversations import service as conversations
 from parlour.conversations.routes import limit_creation
@@ -158,9 +158,9 @@ async def login_submit(
     """The login form: the same checks and cookie as POST /api/v1/auth/login, then back."""
     target = safe_next(next)
     try:
-        limit_login(runtime, request, tenant=tenant or None, email=email)
-        # An unknown tenant is just another wrong credential, as in the API.
-        user = await login(runtime.uow, tenant_slug=tenant or None, email=email, password=password)
+        user = await attempt_login(
+            runtime, request, tenant=tenant or None, email=email, password=password
+        )
     except AppError as exc:
         return await _login_form(
             request,
