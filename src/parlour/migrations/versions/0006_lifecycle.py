@@ -1,4 +1,5 @@
-"""conversation lifecycle and deadlines (placeholder: filled in by the work that owns it)
+"""conversation lifecycle and deadlines: no schema change (the sweep uses 0001's closes_at
+index); kept so the revision chain stays as deployed
 
 Revision ID: 0006
 Revises: 0005
