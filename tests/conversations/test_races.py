@@ -13,8 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from parlour.auth.principal import Principal
 from parlour.runtime import Runtime
 from tests.api.support import make_member
@@ -76,8 +74,6 @@ async def test_concurrent_end_assign_observe_never_revive(runtime: Runtime) -> N
 async def test_end_and_join_from_two_processes(
     runtime: Runtime, db_url: str, tmp_path: Path
 ) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("processes on one SQLite file are serialised by its write lock")
     customer, agents, admin = await _cast(runtime)
     conversations = [(await make_conversation(runtime, customer)).id for _ in range(6)]
     # Each process ends every conversation and has agents join it and the admin assign one.

@@ -168,8 +168,6 @@ async def test_racing_sweeps_close_each_conversation_once(
 async def test_racing_sweep_processes_close_each_conversation_once(
     frozen: Runtime, clock: FrozenClock, db_url: str
 ) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("several processes on one SQLite file are serialised by its write lock")
     admin, customer = await _cast(frozen)
     ids = [
         await open_with_deadline(frozen, admin, customer, later(START, minutes=1))

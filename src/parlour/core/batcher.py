@@ -24,6 +24,7 @@ What can go wrong, and what each caller hears:
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
@@ -63,7 +64,7 @@ class Pending(Generic[Req, Res]):
     future: asyncio.Future[Res]
 
 
-class Batcher(Generic[Req, Res]):
+class Batcher(abc.ABC, Generic[Req, Res]):
     """A bounded queue served by one supervised task, one transaction per batch."""
 
     name = "batcher"
@@ -171,9 +172,9 @@ class Batcher(Generic[Req, Res]):
 
     # -- the task --------------------------------------------------------------------------
 
+    @abc.abstractmethod
     async def _commit(self, requests: list[Req]) -> list[Res | AppError]:
         """Handle `requests` in one transaction; one result or refusal per request."""
-        raise NotImplementedError
 
     async def _run(self) -> None:
         while True:

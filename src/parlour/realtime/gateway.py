@@ -155,7 +155,14 @@ class Session:
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._spawned_done)
+
+    def _spawned_done(self, task: asyncio.Task[None]) -> None:
+        # A re-check that fails (the database away) is logged, never left unretrieved; the
+        # next event or the token's expiry checks again.
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a realtime background check failed", exc_info=task.exception())
 
     def _overflow(self) -> None:
         if self._main is not None:
