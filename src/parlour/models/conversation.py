@@ -25,6 +25,8 @@ class EndReason(enum.StrEnum):
     appointment_over = "appointment_over"
     cancelled = "cancelled"
     refunded = "refunded"
+    # A paid session no expert joined in time (the customer is refunded).
+    no_expert = "no_expert"
     inactivity = "inactivity"
     # Its `closes_at` deadline passed (the deadline sweep ended it as the system actor).
     expired = "expired"
