@@ -26,6 +26,7 @@ from parlour.jobs.registry import handlers as job_handlers
 from parlour.jobs.worker import JobWorker
 from parlour.messages.writer import MessageWriter
 from parlour.realtime.broker import Broker, InProcessBroker
+from parlour.routing.dispatch import Router  # routing
 
 # How long stopping waits for a sweep pass in progress before cancelling it.
 SWEEP_STOP_SECONDS = 10.0
@@ -50,6 +51,8 @@ class Runtime:
     hooks: DomainHooks = field(default_factory=DomainHooks)
     # What the deadline sweep acts on; domains add theirs with `deadlines.register_deadline`.
     deadlines: DeadlineRegistry = field(init=False)
+    # routing: who gets a waiting conversation (docs/routing.md)
+    router: Router = field(init=False)
     _sweeper: asyncio.Task[None] | None = field(init=False, default=None)
     _sweep_stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
@@ -77,6 +80,9 @@ class Runtime:
         self.job_queue = JobQueue(self.jobs, on_commit=self.job_worker.wake)
         self.deadlines = DeadlineRegistry()
         conversation_expiry.register(self.deadlines)
+        # routing: drain the queue after the events that free capacity; the sweep's safety net
+        self.router = Router(self.uow)
+        self.router.install(self.hooks, self.deadlines)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""

@@ -121,6 +121,19 @@ JOB_ADMINS = _statuses(
     api_key=403,
 )
 
+# routing: agents and admins (users) have an availability; customers and keys do not.
+STAFF_USERS = _statuses(
+    anonymous=401,
+    customer=403,
+    other_customer=403,
+    agent=200,
+    other_agent=200,
+    admin=200,
+    foreign_admin=200,
+    foreign_api_key=403,
+    api_key=403,
+)
+
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/openapi.json"): Row(_everyone(200), mutates=False),
     # No user's credential opens it: only the operator's PARLOUR_CRON_SECRET (tests/deadlines).
@@ -221,6 +234,36 @@ MATRIX: dict[tuple[str, str], Row] = {
             foreign_api_key=404,
             api_key=403,  # a key is nobody to join as
         )
+    ),
+    # routing: availability (staff users), pick from the queue, admins' assignment
+    ("GET", "/api/v1/me/availability"): Row(STAFF_USERS, mutates=False),
+    ("PUT", "/api/v1/me/availability"): Row(STAFF_USERS, body=lambda c: {"status": "offline"}),
+    ("POST", "/api/v1/conversations/{conversation_id}/pick"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,  # knows the conversation, may not take it
+            other_customer=404,
+            agent=200,  # already theirs: nothing changes
+            other_agent=409,  # taken
+            admin=409,  # a pick is from the queue only, admins too
+            foreign_admin=404,
+            foreign_api_key=404,
+            api_key=403,  # a key is nobody to take it as
+        )
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/assign"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=404,
+            agent=403,
+            other_agent=404,
+            admin=200,
+            foreign_admin=404,  # the agent is not in its tenant
+            foreign_api_key=404,
+            api_key=200,
+        ),
+        body=lambda c: {"user_id": c.world.other_agent.user_id},
     ),
     ("POST", "/api/v1/conversations/{conversation_id}/observe"): Row(
         _statuses(

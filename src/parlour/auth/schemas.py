@@ -54,9 +54,12 @@ class PasswordChangeIn(InputModel):
 
 
 class UserUpdateIn(InputModel):
-    """What an admin may change about a user: whether they may sign in."""
+    """What an admin may change about a user: whether they may sign in, and (routing) how many
+    active conversations a staff member takes at most. Give at least one."""
 
-    is_active: bool
+    is_active: bool | None = None
+    # routing: the agent's capacity (maximum active conversations)
+    capacity: int | None = Field(default=None, ge=0, le=100)
 
 
 class ApiKeyRead(OutputModel):

@@ -9,10 +9,13 @@ from fastapi import APIRouter, Path, Query
 
 from parlour.auth import directory, revocation
 from parlour.auth.schemas import ApiKeyRead, UserRead, UserUpdateIn
+from parlour.auth.service import get_user
+from parlour.core.errors import BadRequest
 from parlour.core.http import error_responses
 from parlour.core.schemas import OutputModel
 from parlour.deps import PrincipalDep, RuntimeDep
 from parlour.models.user import Role
+from parlour.routing import service as routing  # routing: capacity
 
 # Ids are URL-safe and short; anything else never reaches the database.
 IdPath = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -45,9 +48,19 @@ async def update_user(
     user_id: IdPath, body: UserUpdateIn, principal: PrincipalDep, runtime: RuntimeDep
 ) -> UserRead:
     """Deactivate (`is_active: false`) or reactivate a user of your tenant (admins; not
-    yourself). A deactivated user's tokens stop working at once, open sockets included."""
+    yourself). A deactivated user's tokens stop working at once, open sockets included.
+    `capacity` (0-100) sets how many active conversations an agent or admin takes at most."""
+    if body.is_active is None and body.capacity is None:
+        raise BadRequest("Give is_active or capacity.", code="nothing_to_change")
     async with runtime.uow() as tx:
-        user = await revocation.do_set_user_active(tx, principal, user_id, is_active=body.is_active)
+        if body.capacity is not None:  # routing
+            await routing.do_set_capacity(tx, principal, user_id, body.capacity)
+        if body.is_active is not None:
+            user = await revocation.do_set_user_active(
+                tx, principal, user_id, is_active=body.is_active
+            )
+        else:
+            user = await get_user(tx.session, principal, user_id)
         return UserRead.model_validate(user)
 
 

@@ -10,7 +10,7 @@ from typing import cast
 from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parlour.models.conversation import Conversation, Participant, Status
+from parlour.models.conversation import Conversation, Participant, ParticipantRole, Status
 from parlour.models.user import User
 
 
@@ -110,3 +110,23 @@ def for_participant(tenant_id: str, user_id: str) -> Select[Conversation]:
 
 def for_tenant(tenant_id: str) -> Select[Conversation]:
     return select(Conversation).where(Conversation.tenant_id == tenant_id)
+
+
+# routing: the current agents of a conversation.
+async def current_agents(
+    session: AsyncSession, conversation_id: str, tenant_id: str
+) -> list[tuple[Participant, str]]:
+    """Its agent participants who have not left, with their names, fresh from the rows."""
+    rows = await session.execute(
+        select(Participant, User.display_name)
+        .join(User, User.id == Participant.user_id)
+        .where(
+            Participant.conversation_id == conversation_id,
+            Participant.tenant_id == tenant_id,
+            Participant.role == ParticipantRole.agent,
+            Participant.left_at.is_(None),
+        )
+        .order_by(Participant.joined_at, Participant.id)
+        .execution_options(populate_existing=True)
+    )
+    return [(p, name) for p, name in rows]

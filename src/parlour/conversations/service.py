@@ -396,10 +396,13 @@ def _emit_joined(
     )
 
 
-async def do_join(tx: UnitOfWork, principal: Principal, conversation_id: str) -> ConversationRead:
+async def do_join(
+    tx: UnitOfWork, principal: Principal, conversation_id: str, *, only_waiting: bool = False
+) -> ConversationRead:
     """An agent takes a waiting conversation; an admin joins any open one (assigning
     themselves). An agent cannot take a conversation that is already active: an admin assigns
-    it, or an agent taking part transfers it (`do_add_participant`)."""
+    it, or an agent taking part transfers it (`do_add_participant`). `only_waiting` (a pick
+    from the queue) refuses an active one to admins too."""
     conversation = await repository.lock(tx.session, conversation_id, principal.tenant_id)
     if conversation is None:
         raise conversation_not_found()
@@ -414,7 +417,7 @@ async def do_join(tx: UnitOfWork, principal: Principal, conversation_id: str) ->
     existing = await repository.get_participant(tx.session, conversation.id, user.id)
     if existing is not None and existing.role == ParticipantRole.agent and existing.left_at is None:
         return await _view_for(tx, conversation, principal)  # already taking part
-    if conversation.status != Status.waiting and not principal.is_admin:
+    if conversation.status != Status.waiting and (only_waiting or not principal.is_admin):
         raise Conflict(
             "Another agent has this conversation: an admin can assign it to you, or its agent "
             "can transfer it.",
@@ -685,3 +688,120 @@ async def do_typing_check(tx: UnitOfWork, principal: Principal, conversation_id:
     access = await access_conversation(tx.session, principal, conversation_id)
     check_can_post(principal, access)
     return access
+
+
+# routing: the router's and the admins' assignments, and work going back to the queue. The
+# caller (parlour.routing.service) holds the agent's routing row lock; these lock the
+# conversation after it, always in that order (docs/routing.md).
+REASSIGNED = "reassigned"
+OFFLINE = "offline"
+
+
+async def do_assign_routed(
+    tx: UnitOfWork, conversation_id: str, tenant_id: str, user_id: str
+) -> bool:
+    """The router gives a waiting conversation to an agent, as the tenant's system actor:
+    the agent becomes its agent participant ("… was assigned to the conversation."). Locks
+    the conversation and re-checks under the lock that it still waits; False, writing
+    nothing, when it does not (an agent picked it, it ended)."""
+    conversation = await repository.lock(tx.session, conversation_id, tenant_id)
+    if conversation is None or conversation.status != Status.waiting:
+        return False
+    system = Principal.system_actor(tenant_id)
+    user = await get_user(tx.session, system, user_id)
+    await _staff_join(tx, conversation, user, role=ParticipantRole.agent, by=system)
+    await _announce(tx, conversation)
+    return True
+
+
+async def current_agent_ids(tx: UnitOfWork, conversation_id: str, tenant_id: str) -> list[str]:
+    """Who is the current agent of the conversation (normally one), for the router; no access
+    check, not locked."""
+    rows = await repository.current_agents(tx.session, conversation_id, tenant_id)
+    return [p.user_id for p, _ in rows]
+
+
+async def do_reassign(
+    tx: UnitOfWork, principal: Principal, conversation_id: str, *, user_id: str
+) -> ConversationRead:
+    """An admin (or a service key, or the system actor) makes `user_id` the conversation's
+    agent: they join it, and whoever was its agent leaves ("A was reassigned to B.")."""
+    if not (principal.is_admin or principal.is_service or principal.is_system):
+        await access_conversation(tx.session, principal, conversation_id)  # 404 first
+        raise Forbidden("Only admins reassign conversations.", code="admin_only")
+    access = await _locked_access(tx, principal, conversation_id)
+    conversation = access.conversation
+    if conversation.status == Status.ended:
+        raise ConversationEnded()
+    user = await get_user(tx.session, principal, user_id)
+    if not user.is_staff:
+        raise BadRequest("Only agents and admins can be assigned.", code="not_staff")
+    if not user.is_active:
+        raise BadRequest("This user may not sign in.", code="user_inactive")
+    current = await repository.current_agents(tx.session, conversation.id, conversation.tenant_id)
+    others = [(p, name) for p, name in current if p.user_id != user.id]
+    if len(others) == len(current):
+        await _staff_join(tx, conversation, user, role=ParticipantRole.agent, by=principal)
+    elif not others:
+        return await _view_for(tx, conversation, principal)  # already theirs: nothing to do
+    for participant, name in others:
+        participant.left_at = tx.now
+        await tx.session.flush()
+        await do_append_system_message(
+            tx,
+            conversation,
+            body=f"{name} was reassigned to {user.display_name}.",
+            meta={
+                "event": "left",
+                "user_id": participant.user_id,
+                "reason": REASSIGNED,
+                "by": _actor(principal),
+            },
+        )
+        _emit_left(tx, conversation, participant.user_id, REASSIGNED)
+    await _announce(tx, conversation)
+    return await _view_for(tx, conversation, principal)
+
+
+async def do_return_to_queue(
+    tx: UnitOfWork, conversation_id: str, tenant_id: str, user_id: str
+) -> bool:
+    """An agent who went offline leaves a conversation they have not answered yet, and it
+    waits again (unless another agent is in it). Re-checked under the conversation's lock
+    (a reply sent meanwhile keeps it theirs); False, writing nothing, when it no longer
+    applies."""
+    conversation = await repository.lock(tx.session, conversation_id, tenant_id)
+    if conversation is None or conversation.status != Status.active:
+        return False
+    participant = await repository.get_participant(tx.session, conversation.id, user_id)
+    if (
+        participant is None
+        or participant.role != ParticipantRole.agent
+        or participant.left_at is not None
+        or await message_service.has_sent(tx, conversation.id, user_id)
+    ):
+        return False
+    user = await get_user(tx.session, Principal.system_actor(tenant_id), user_id)
+    participant.left_at = tx.now
+    await tx.session.flush()
+    await do_append_system_message(
+        tx,
+        conversation,
+        body=f"{user.display_name} went offline; the conversation waits for an agent again.",
+        meta={"event": "left", "user_id": user_id, "reason": OFFLINE, "by": "system"},
+    )
+    if not await repository.current_agents(tx.session, conversation.id, tenant_id):
+        conversation.status = Status.waiting
+    await _announce(tx, conversation)
+    _emit_left(tx, conversation, user_id, OFFLINE)
+    return True
+
+
+def _emit_left(tx: UnitOfWork, conversation: Conversation, user_id: str, reason: str) -> None:
+    tx.emit_domain(
+        DomainEvent(
+            PARTICIPANT_LEFT,
+            conversation.tenant_id,
+            {"conversation_id": conversation.id, "user_id": user_id, "reason": reason},
+        )
+    )

@@ -210,3 +210,14 @@ async def last_messages(
     ]
     found = await session.scalars(select(Message).where(or_(*clauses)))
     return {m.conversation_id: m for m in found}
+
+
+# routing: has an agent answered yet?
+async def has_sent(session: AsyncSession, conversation_id: str, user_id: str) -> bool:
+    """Whether the user has sent any message in the conversation."""
+    found = await session.scalar(
+        select(Message.id)
+        .where(Message.conversation_id == conversation_id, Message.sender_id == user_id)
+        .limit(1)
+    )
+    return found is not None

@@ -331,3 +331,10 @@ async def last_messages(tx: UnitOfWork, conversations: list[Conversation]) -> di
     """The newest message of each conversation, in one query, for views of conversations the
     caller was already allowed to see (no access check of its own)."""
     return await repository.last_messages(tx.session, conversations)
+
+
+# routing: has an agent answered yet?
+async def has_sent(tx: UnitOfWork, conversation_id: str, user_id: str) -> bool:
+    """Whether the user has sent any message in the conversation (no access check: for
+    services that hold the conversation's lock and decide on it)."""
+    return await repository.has_sent(tx.session, conversation_id, user_id)

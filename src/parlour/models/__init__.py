@@ -4,11 +4,13 @@ from parlour.models.conversation import Conversation, Participant
 from parlour.models.job import Job
 from parlour.models.message import Message
 from parlour.models.revoked_token import RevokedToken
+from parlour.models.routing import AgentRouting  # routing
 from parlour.models.tenant import Tenant
 from parlour.models.tenant_secret import TenantSecret
 from parlour.models.user import ApiKey, User
 
 __all__ = [
+    "AgentRouting",  # routing
     "ApiKey",
     "Conversation",
     "Job",

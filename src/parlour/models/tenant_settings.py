@@ -50,6 +50,20 @@ class TenantSettings(BaseModel):
         default="expert",
         description='What the tenant calls its staff ("expert", "mechanic", "volunteer", ...).',
     )
+    # routing: which conversations are routed to agents, and an agent's default capacity
+    routed_kinds: list[ConversationKind] = Field(
+        default_factory=lambda: ["support", "consultation", "video", "diagnostic"],
+        max_length=32,
+        description="Conversation kinds that are routed to available agents while waiting "
+        "(others wait for someone to pick them).",
+    )
+    default_agent_capacity: int = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description="How many active conversations an agent takes at most, unless an admin "
+        "gave them their own capacity.",
+    )
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any] | None) -> TenantSettings:

@@ -153,16 +153,54 @@ function showError(text) {
   errorBox.hidden = !text;
 }
 
+// Taking one from the queue is a pick: it respects the agent's capacity, and one agent wins.
 async function join(id) {
   showError("");
   try {
-    const view = await api(`/api/v1/conversations/${id}/join`, { method: "POST" });
+    const view = await api(`/api/v1/conversations/${id}/pick`, { method: "POST" });
     upsert(view);
     open(id);
+    loadAvailability();
   } catch (error) {
     showError(`Could not join: ${error.message}`);
   }
 }
+
+// The availability switch: online agents get waiting conversations routed to them (they
+// arrive live, through the "conversation" events below); going offline hands back the ones
+// not answered yet.
+const availability = document.getElementById("availability");
+const availabilityLoad = document.getElementById("availability-load");
+
+function showAvailability(state) {
+  availability.value = state.status;
+  availability.disabled = false;
+  availabilityLoad.textContent = `${state.active_conversations} of ${state.capacity} active`;
+}
+
+async function loadAvailability() {
+  try {
+    showAvailability(await api("/api/v1/me/availability"));
+  } catch {
+    // admins without routing, a network blip: the switch stays as it was
+  }
+}
+
+availability.addEventListener("change", async () => {
+  showError("");
+  availability.disabled = true;
+  try {
+    const state = await api("/api/v1/me/availability", {
+      method: "PUT",
+      body: { status: availability.value },
+    });
+    showAvailability(state);
+    if (state.returned_to_queue.length) resync();
+  } catch (error) {
+    showError(`Could not change your status: ${error.message}`);
+    loadAvailability();
+  }
+});
 
 async function open(id, { push = true } = {}) {
   showError("");
@@ -257,7 +295,13 @@ client.addEventListener("read", (event) => {
   refreshCounts();
 });
 
-client.addEventListener("conversation", (event) => upsert(event.detail.conversation));
+client.addEventListener("conversation", (event) => {
+  const before = entries.get(event.detail.conversation.id);
+  const wasMine = Boolean(before && before.bucket === "mine");
+  const entry = upsert(event.detail.conversation);
+  // Assigned to me, or taken from me: my load changed.
+  if (wasMine !== (entry !== null && entry.bucket === "mine")) loadAvailability();
+});
 
 // The staff feed: a conversation entered or left the waiting queue (a redacted entry).
 client.addEventListener("queue", (event) => {
@@ -286,5 +330,6 @@ setInterval(() => {
 
 for (const c of [...data.queue, ...data.mine]) upsert(c);
 refreshCounts();
+loadAvailability();
 client.connect();
 fromUrl();
