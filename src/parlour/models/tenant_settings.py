@@ -50,6 +50,13 @@ class TenantSettings(BaseModel):
         default="expert",
         description='What the tenant calls its staff ("expert", "mechanic", "volunteer", ...).',
     )
+    # video: which conversation kinds may hold a WebRTC call (docs/video-calls.md).
+    call_kinds: list[ConversationKind] = Field(
+        default_factory=lambda: ["video"],
+        max_length=32,
+        description="Conversation kinds whose customer and agent may hold a video call "
+        "(signaling is refused in every other kind).",
+    )
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any] | None) -> TenantSettings:
