@@ -87,7 +87,10 @@ async function startCall() {
     client,
     conversationId: data.conversation.id,
     polite: info.polite,
-    iceServers: info.ice_servers,
+    // An absent username or credential is left out (null would become the text "null").
+    iceServers: info.ice_servers.map((server) =>
+      Object.fromEntries(Object.entries(server).filter(([, value]) => value !== null)),
+    ),
     stage,
     localVideo: refs.local,
     remoteVideo: refs.remote,
