@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -69,8 +70,12 @@ def test_customer_and_agent_connect_a_video_call_and_chat_beside_it(call_world: 
     conversation = video_conversation(world, customer, agent)
     path = f"/call/{conversation.id}"
 
+    # The expert is in the conversation's chat; the customer opens the call: the chat offers it.
+    max_ = world.page(agent, f"/chat/{conversation.id}")
+    expect(max_.get_by_role("link", name="Video call")).to_be_visible()
     vera = world.page(customer, path)
-    max_ = world.page(agent, path)
+    max_.get_by_role("link", name="Join the video call (Vera Video is there)").click()
+    expect(max_).to_have_url(re.compile(f"{path}$"))
     for page in (vera, max_):
         expect(page.locator(f"#call-root{CONNECTED}")).to_be_visible(timeout=20_000)
     expect(vera.get_by_text("In a call with Max Mechanic")).to_be_visible()
@@ -102,10 +107,38 @@ def test_customer_and_agent_connect_a_video_call_and_chat_beside_it(call_world: 
         expect(page.locator(f"#call-root{CONNECTED}")).to_be_visible(timeout=20_000)
 
 
-def test_the_call_page_is_only_for_the_two_parties(world: World) -> None:
+# From a page of this site (cookie auth): one signal frame, and the answer to it.
+SIGNAL_FROM_PAGE = """async (cid) => {
+  const ws = new WebSocket(`ws://${location.host}/api/v1/realtime`);
+  const frames = [];
+  await new Promise((resolve) => { ws.onmessage = (e) => { frames.push(JSON.parse(e.data));
+    if (frames.at(-1).type === "ready") resolve(); }; });
+  const answer = new Promise((resolve) => { ws.onmessage = (e) => {
+    const f = JSON.parse(e.data); if (f.ref === "x") resolve(f); }; });
+  ws.send(JSON.stringify({type: "signal", conversation_id: cid, signal: "description", pc: "p1",
+    to: "p2", description: {type: "offer", sdp: "v=0\\r\\n"}, ref: "x"}));
+  const got = await answer;
+  ws.close();
+  return got;
+}"""
+
+
+def test_the_call_is_only_for_the_two_parties(world: World) -> None:
     customer = world.user(Role.customer)
     agent = world.user(Role.agent)
     outsider = world.user(Role.customer)
+    admin = world.user(Role.admin)
     conversation = video_conversation(world, customer, agent)
     page = world.page(outsider, f"/call/{conversation.id}")
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    # An admin reads the conversation (an observer) but is not a party: no call link, no page,
+    # and a signal from its browser is refused exactly as for a conversation that does not exist.
+    boss = world.page(admin, f"/chat/{conversation.id}")
+    expect(boss.get_by_text("You are observing")).to_be_visible()
+    expect(boss.get_by_role("link", name="Video call")).to_be_hidden()
+    refused = boss.evaluate(SIGNAL_FROM_PAGE, conversation.id)
+    missing = boss.evaluate(SIGNAL_FROM_PAGE, "doesnotexist")
+    assert refused["code"] == "conversation_not_found"
+    assert refused == missing
+    boss.goto(world.server.url + f"/call/{conversation.id}")
+    expect(boss.get_by_role("heading", name="Not found")).to_be_visible()

@@ -21,6 +21,7 @@ const room = new ChatRoom({
   staffLabel: data.staff_label,
   maxChars: data.max_chars,
   back: { href: data.back, text: BACK_TEXT[data.back] || "Back" },
+  callLink: false, // this is the call
 });
 room.open(document.getElementById("chat-root"), data.history);
 client.addEventListener("unauthorized", () => {
@@ -29,6 +30,7 @@ client.addEventListener("unauthorized", () => {
 
 let call = null;
 let peerName = null;
+let peerId = null;
 
 function status(text) {
   refs.status.textContent = text;
@@ -83,6 +85,7 @@ async function startCall() {
     return;
   }
   peerName = info.peer ? info.peer.display_name : null;
+  peerId = info.peer ? info.peer.user_id : null;
   call = new VideoCall({
     client,
     conversationId: data.conversation.id,
@@ -119,6 +122,13 @@ refs.camera.addEventListener("click", () => {
   refs.camera.setAttribute("aria-pressed", String(off));
 });
 
+/** The current agent participant: not left, the latest to join. */
+function currentAgent(conversation) {
+  const present = conversation.participants.filter((p) => p.role === "agent" && !p.left_at);
+  present.sort((a, b) => (a.joined_at < b.joined_at ? -1 : 1));
+  return present.at(-1) || null;
+}
+
 client.addEventListener("conversation", (event) => {
   const conversation = event.detail.conversation;
   if (conversation.id !== data.conversation.id) return;
@@ -127,12 +137,25 @@ client.addEventListener("conversation", (event) => {
     stopCall("This conversation has ended, and its call with it.");
     return;
   }
-  // Someone joined: learn who the other party is now.
-  const agent = conversation.participants.filter((p) => p.role === "agent" && !p.left_at).at(-1);
-  const customer = conversation.participants.find((p) => p.role === "customer");
-  const peer = data.me.role === "customer" ? agent : customer;
-  if (peer) peerName = peer.display_name;
-  if (call) showState(call.state);
+  const agent = currentAgent(conversation);
+  if (data.me.role !== "customer") {
+    // Handed over or removed: media flows browser to browser, so this side must close it.
+    if (call && (!agent || agent.user_id !== data.me.id)) {
+      stopCall("You are no longer part of this call.");
+    }
+    return;
+  }
+  if (!agent) return;
+  peerName = agent.display_name;
+  if (call && peerId && agent.user_id !== peerId) {
+    // Another expert took over: call them instead.
+    call.hangUp();
+    call = null;
+    startCall();
+  } else if (call) {
+    peerId = agent.user_id;
+    showState(call.state);
+  }
 });
 client.addEventListener("error", (event) => {
   if (event.detail.ref !== "call") return;
