@@ -48,6 +48,21 @@ async def test_the_two_parties_get_their_side_and_the_ice_servers(
     assert theirs["peer"] == {"user_id": world.customer.user_id, "display_name": "Cara"}
 
 
+async def test_a_turn_secret_gives_each_party_its_own_expiring_credentials(
+    client: httpx.AsyncClient, runtime: Runtime, world: World
+) -> None:
+    runtime.settings.turn_secret = "shared-with-coturn"
+    runtime.settings.turn_urls = ["turn:turn.example.org:3478"]
+    conv = await make_video_conversation(runtime, world.customer, agent=world.agent)
+    mine = (await client.get(url(conv.id), headers=world.headers["customer"])).json()
+    theirs = (await client.get(url(conv.id), headers=world.headers["agent"])).json()
+    [turn] = mine["ice_servers"]
+    assert turn["urls"] == ["turn:turn.example.org:3478"]
+    assert turn["username"].endswith(f":{world.customer.user_id}")
+    assert theirs["ice_servers"][0]["username"].endswith(f":{world.agent.user_id}")
+    assert turn["credential"] != theirs["ice_servers"][0]["credential"]
+
+
 async def test_while_waiting_the_customer_has_no_peer_yet(
     client: httpx.AsyncClient, runtime: Runtime, world: World
 ) -> None:

@@ -14,12 +14,22 @@ from parlour.runtime import Runtime
 router = APIRouter(prefix="/conversations", tags=["calls"])
 
 
+def ice_config(runtime: Runtime) -> service.IceConfig:
+    settings = runtime.settings
+    return service.IceConfig(
+        servers=settings.ice_servers,
+        turn_secret=settings.turn_secret,
+        turn_urls=settings.turn_urls,
+        turn_ttl_seconds=settings.turn_ttl_seconds,
+    )
+
+
 async def read_call(runtime: Runtime, principal: Principal, conversation_id: str) -> CallRead:
     """The caller's call in this conversation (the call page reads it the same way)."""
     async with runtime.uow(write=False) as tx:
         parties = await service.call_parties(tx, principal, conversation_id)
         servers = await service.ice_servers(
-            tx, parties, runtime.settings.ice_servers, server_secret=runtime.secret_key
+            tx, parties, ice_config(runtime), server_secret=runtime.secret_key
         )
     peer = parties.peer
     return CallRead(

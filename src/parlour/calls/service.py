@@ -13,8 +13,12 @@ The server relays signals and keeps nothing: no SDP, no candidate is stored or l
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from parlour.auth.principal import Principal
@@ -104,12 +108,44 @@ def signal_event(parties: CallParties, signal: dict[str, Any]) -> Event | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class IceConfig:
+    """The server's ICE configuration (PARLOUR_ICE_SERVERS, PARLOUR_TURN_*)."""
+
+    servers: list[IceServer]
+    turn_secret: str = ""
+    turn_urls: list[str] = field(default_factory=list)
+    turn_ttl_seconds: int = 6 * 3600
+
+
+def turn_credentials(config: IceConfig, user_id: str, now: datetime) -> IceServer | None:
+    """A TURN server entry with credentials that expire (the TURN REST scheme coturn checks
+    with `use-auth-secret`): username `<expiry unix time>:<user id>`, credential
+    base64(HMAC-SHA1(secret, username)). None unless a secret and URLs are configured."""
+    if not config.turn_secret or not config.turn_urls:
+        return None
+    username = f"{int(now.timestamp()) + config.turn_ttl_seconds}:{user_id}"
+    digest = hmac.new(config.turn_secret.encode(), username.encode(), hashlib.sha1).digest()
+    return IceServer(
+        urls=config.turn_urls, username=username, credential=base64.b64encode(digest).decode()
+    )
+
+
 async def ice_servers(
-    tx: UnitOfWork, parties: CallParties, default: list[IceServer], *, server_secret: str
+    tx: UnitOfWork, parties: CallParties, config: IceConfig, *, server_secret: str
 ) -> list[IceServer]:
     """The STUN/TURN servers for this call: the tenant's own (secret `ice_servers`) or the
-    server's (`PARLOUR_ICE_SERVERS`). Only ever called with a call's parties in hand, so TURN
-    credentials reach no one else. An unreadable tenant value falls back to the default."""
+    server's (`PARLOUR_ICE_SERVERS`), plus a TURN entry with fresh time-limited credentials
+    when `PARLOUR_TURN_SECRET` is set. Only ever called with a call's parties in hand, so TURN
+    credentials reach no one else. An unreadable tenant value falls back to the server's."""
+    listed = await _listed_servers(tx, parties, config.servers, server_secret=server_secret)
+    turn = turn_credentials(config, parties.me.user_id, tx.now)
+    return [*listed, turn] if turn else listed
+
+
+async def _listed_servers(
+    tx: UnitOfWork, parties: CallParties, default: list[IceServer], *, server_secret: str
+) -> list[IceServer]:
     try:
         stored = await get_secret(
             tx.session, parties.tenant_id, SecretName.ice_servers, server_secret=server_secret
