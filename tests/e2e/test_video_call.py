@@ -106,6 +106,20 @@ def test_customer_and_agent_connect_a_video_call_and_chat_beside_it(call_world: 
     for page in (vera, max_):
         expect(page.locator(f"#call-root{CONNECTED}")).to_be_visible(timeout=20_000)
 
+    # Ending the conversation ends the call on both sides (each closes its own media).
+    with world.api(agent) as http:
+        assert http.post(f"/api/v1/conversations/{conversation.id}/end", json={}).is_success
+    for page in (vera, max_):
+        expect(
+            page.get_by_text("This conversation has ended, and its call with it.")
+        ).to_be_visible()
+        expect(page.locator("#call-root")).to_have_attribute("data-connection-state", "closed")
+    # Opened afterwards, the page shows the transcript and no call.
+    vera.reload()
+    expect(vera.get_by_text("This conversation has ended, and its call with it.")).to_be_visible()
+    expect(vera.get_by_text("Can you hear the knocking?")).to_be_visible()
+    expect(vera.get_by_role("button", name="Hang up")).to_be_disabled()
+
 
 # From a page of this site (cookie auth): one signal frame, and the answer to it.
 SIGNAL_FROM_PAGE = """async (cid) => {
