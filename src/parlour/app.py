@@ -13,6 +13,7 @@ from parlour.auth.routes import me_router
 from parlour.auth.routes import router as auth_router
 from parlour.auth.users_routes import api_keys_router
 from parlour.auth.users_routes import router as users_router
+from parlour.calls.routes import router as calls_router  # video
 from parlour.config import Settings
 from parlour.conversations.routes import router as conversations_router
 from parlour.core import csrf
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(jobs_router)
     api.include_router(cron_router)
     api.include_router(routing_router)  # routing
+    api.include_router(calls_router)  # video
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from parlour.core.ice import IceServer, parse_ice_servers
 from parlour.core.proxies import parse_networks
 
 MIN_SECRET_KEY_BYTES = 32
@@ -44,6 +45,17 @@ class Settings(BaseSettings):
     ws_max_inflight_sends: int = 64
     # The longest a WebSocket close may take before a stuck socket is abandoned.
     ws_close_timeout_seconds: float = 10.0
+    # video: WebRTC calls (docs/video-calls.md). STUN/TURN servers as a JSON list of
+    # RTCIceServer objects (none by default: on one network host candidates suffice), handed
+    # only to a call's two participants; signaling frames per user per minute; the largest SDP.
+    ice_servers: Annotated[list[IceServer], NoDecode] = Field(default_factory=list)
+    # video: TURN with time-limited credentials from a secret shared with the TURN server
+    # (coturn's use-auth-secret): a fresh username/credential per call page, valid this long.
+    turn_secret: str = ""
+    turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_ttl_seconds: int = Field(default=6 * 3600, ge=60)
+    signal_rate_per_minute: int = Field(default=300, ge=1)
+    max_sdp_chars: int = Field(default=32_000, ge=1_000, le=60_000)
     # Group commit: the most sends one transaction takes.
     write_batch_max: int = 256
     # Sends (and read pointers) waiting for the writer; a full queue answers 503 unavailable.
@@ -125,6 +137,24 @@ class Settings(BaseSettings):
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _parse_ice_servers(cls, value: object) -> object:
+        # video: a JSON list; a typo fails at start, not silently in every call.
+        if isinstance(value, str):
+            return parse_ice_servers(value) if value.strip() else []
+        return value
+
+    @field_validator("turn_urls", mode="before")
+    @classmethod
+    def _turn_urls(cls, value: object) -> object:
+        # video: comma-separated turn:/turns: URLs, checked like PARLOUR_ICE_SERVERS.
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list) and value:
+            IceServer(urls=value)
         return value
 
     @field_validator("trusted_proxies")

@@ -64,6 +64,13 @@ class TenantSettings(BaseModel):
         description="How many active conversations an agent takes at most, unless an admin "
         "gave them their own capacity.",
     )
+    # video: which conversation kinds may hold a WebRTC call (docs/video-calls.md).
+    call_kinds: list[ConversationKind] = Field(
+        default_factory=lambda: ["video"],
+        max_length=32,
+        description="Conversation kinds whose customer and agent may hold a video call "
+        "(signaling is refused in every other kind).",
+    )
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any] | None) -> TenantSettings:

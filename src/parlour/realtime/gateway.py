@@ -20,10 +20,17 @@ from pydantic import ValidationError
 
 from parlour.auth.principal import Principal
 from parlour.auth.service import Credential
+from parlour.calls import service as calls
 from parlour.conversations import service as conversations
 from parlour.conversations.access import access_conversation
 from parlour.conversations.reads import ReadRequest
-from parlour.core.errors import AppError, BadRequest, RateLimited, Unauthorized
+from parlour.core.errors import (
+    AppError,
+    BadRequest,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+)
 from parlour.core.events import CREDENTIALS_EVENT, Audience, AudienceKind, Event
 from parlour.deps import authenticate_session, credential_from
 from parlour.messages import service as messages
@@ -38,6 +45,7 @@ from parlour.realtime.frames import (
     PingFrame,
     ReadFrame,
     SendFrame,
+    SignalFrame,
     SubscribeFrame,
     TypingFrame,
     UnsubscribeFrame,
@@ -337,6 +345,8 @@ class Session:
                 ReadRequest(self.principal, frame.conversation_id, frame.seq),
                 on_error=lambda exc: self.outbox.frame(error_frame(exc, ref)),
             )
+        elif isinstance(frame, SignalFrame):
+            await self._signal(frame)
         elif isinstance(frame, AuthFrame):
             raise BadRequest("Already authenticated.", code="already_authenticated")
 
@@ -411,6 +421,26 @@ class Session:
                 active=frame.active,
             )
         )
+
+    async def _signal(self, frame: SignalFrame) -> None:
+        """video: relay a WebRTC signal to the call's other party (docs/video-calls.md). Size
+        and rate first (a refused sender still costs no database work beyond its budget), then
+        who may: anyone but the call's two parties hears `conversation_not_found`, as for a
+        conversation that does not exist, and nothing is relayed. Nothing is stored."""
+        settings = self.runtime.settings
+        if frame.description is not None and len(frame.description.sdp) > settings.max_sdp_chars:
+            raise PayloadTooLarge(
+                f"A session description is limited to {settings.max_sdp_chars} characters."
+            )
+        self.runtime.limiter.hit(
+            f"signal:{self.principal.user_id or self.principal.api_key_id}",
+            limit=settings.signal_rate_per_minute,
+        )
+        async with self.runtime.uow(write=False) as tx:
+            parties = await calls.call_parties(tx, self.principal, frame.conversation_id)
+        event = calls.signal_event(parties, frame.relayed())
+        if event is not None:
+            await self.runtime.broker.publish(event)
 
 
 async def _authenticate(ws: WebSocket, runtime: Runtime) -> tuple[Credential, str]:

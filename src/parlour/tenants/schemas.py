@@ -47,6 +47,8 @@ class SecretName(enum.StrEnum):
     twilio_auth_token = "twilio_auth_token"
     smtp_password = "smtp_password"
     ai_api_key = "ai_api_key"
+    # video: this tenant's STUN/TURN servers (JSON), instead of PARLOUR_ICE_SERVERS.
+    ice_servers = "ice_servers"
 
 
 SECRET_DESCRIPTIONS: dict[SecretName, str] = {
@@ -55,6 +57,9 @@ SECRET_DESCRIPTIONS: dict[SecretName, str] = {
     SecretName.twilio_auth_token: "Twilio auth token (sends, and verifies X-Twilio-Signature).",
     SecretName.smtp_password: "Password of the outgoing mail server account.",
     SecretName.ai_api_key: "API key of the OpenAI-compatible AI provider.",
+    SecretName.ice_servers: "STUN/TURN servers for video calls, a JSON list of RTCIceServer "
+    'objects ([{"urls": "turn:turn.example.org:3478", "username": "u", "credential": "p"}]); '
+    "replaces PARLOUR_ICE_SERVERS for this tenant.",
 }
 
 

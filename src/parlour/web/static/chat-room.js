@@ -32,8 +32,18 @@ export function viewerFor(conversation, me) {
 }
 
 export class ChatRoom {
-  constructor({ client, me, conversation, staffLabel = "expert", maxChars = 4000, back = null }) {
+  constructor({
+    client,
+    me,
+    conversation,
+    staffLabel = "expert",
+    maxChars = 4000,
+    back = null,
+    callLink = true,
+  }) {
     this.client = client;
+    this.callLink = callLink; // video: offer the conversation's call page when it has one
+    this.callCheckedFor = null;
     this.me = me;
     this.id = conversation.id;
     this.staffLabel = staffLabel;
@@ -89,6 +99,34 @@ export class ChatRoom {
     if (this.viewer.mode === "participant" && this.status !== "ended") this.refs.input.focus();
   }
 
+  // video: a link to /call/{id} when the viewer is one of the conversation's call parties (the
+  // server decides: kind in the tenant's call_kinds, customer or current agent, not ended).
+  async #offerCall() {
+    const { role, mode } = this.viewer;
+    const party = mode === "participant" && (role === "customer" || role === "agent");
+    if (!this.callLink || !party || this.status === "ended") {
+      this.refs.call.hidden = true;
+      return;
+    }
+    if (this.callCheckedFor === role) return; // asked once per way of taking part
+    this.callCheckedFor = role;
+    try {
+      await api(`/api/v1/conversations/${this.id}/call`);
+    } catch {
+      return; // no call here
+    }
+    this.refs.call.href = `/call/${this.id}`;
+    this.refs.call.hidden = this.status === "ended";
+  }
+
+  // The other party opened the call page: say so on the link.
+  #callHello(frame) {
+    if (!this.callLink || frame.signal !== "hello" || frame.to || this.refs.call.hidden) return;
+    const who = this.names.get(frame.from_user_id) || "The other side";
+    this.refs.call.textContent = `Join the video call (${who} is there)`;
+    this.refs.call.className = "btn btn-primary btn-small";
+  }
+
   /** Stop listening (the agent pane opens another conversation). */
   destroy() {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
@@ -111,6 +149,7 @@ export class ChatRoom {
     this.#renderBanner();
     this.#renderComposer();
     this.#renderReceipt();
+    this.#offerCall();
   }
 
   #renderHeader() {
@@ -131,6 +170,7 @@ export class ChatRoom {
       refs.meta.textContent = parts.join(" · ");
     }
     refs.end.hidden = !(this.viewer.mayEnd && c.status !== "ended");
+    if (c.status === "ended") refs.call.hidden = true;
     if (this.back) {
       refs.back.hidden = false;
       refs.back.href = this.back.href;
@@ -497,6 +537,7 @@ export class ChatRoom {
     };
     on("message", mine((frame) => this.#live(frame.message)));
     on("typing", mine((frame) => this.#someoneTyping(frame)));
+    on("signal", mine((frame) => this.#callHello(frame)));
     on(
       "read",
       mine((frame) => {

@@ -200,6 +200,16 @@ export class ParlourClient extends EventTarget {
     if (this.isOpen) this.#write({ type: "read", conversation_id: conversationId, seq });
   }
 
+  /**
+   * video: a WebRTC signaling frame (`hello`, `description`, `candidate`, `hangup`) for the
+   * call's other party; the server relays it and keeps nothing. False when not sent (offline).
+   */
+  signal(conversationId, frame) {
+    if (!this.isOpen) return false;
+    this.#write({ ...frame, type: "signal", conversation_id: conversationId });
+    return true;
+  }
+
   // -- connection ---------------------------------------------------------------------------
 
   #open() {
