@@ -50,6 +50,12 @@ class TenantSettings(BaseModel):
         default="expert",
         description='What the tenant calls its staff ("expert", "mechanic", "volunteer", ...).',
     )
+    # attachments: private read receipts
+    private_read_receipts: bool = Field(
+        default=False,
+        description="Agents read without the customer seeing it: an agent's read pointer is "
+        "kept but shown to the customer only up to the agent's own last message.",
+    )
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any] | None) -> TenantSettings:
