@@ -232,6 +232,14 @@ async def test_missing_fields_are_400(client: httpx.AsyncClient, world: World, c
         URL, files={"file": ("a.txt", b"hello")}, headers=world.headers["customer"]
     )
     assert_error(no_conv, 400, "conversation_required")
+    for odd in ("a\x00b", "x" * 65, "../x", "é"):
+        r = await client.post(
+            URL,
+            data={"conversation_id": odd},
+            files={"file": ("a.txt", b"hello")},
+            headers=world.headers["customer"],
+        )
+        assert_error(r, 404, "conversation_not_found")
 
 
 def test_filenames_are_cleaned() -> None:

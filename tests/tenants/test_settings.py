@@ -40,6 +40,8 @@ async def test_admin_reads_the_defaults(client: httpx.AsyncClient, world: World)
         "customer_conversation_kinds": ["support"],
         "announce_observers": True,
         "staff_label": "expert",
+        # attachments
+        "private_read_receipts": False,
     }
 
 

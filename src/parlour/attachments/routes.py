@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -29,7 +30,7 @@ from parlour.attachments.inspection import INLINE_IMAGES, TEXT, Prepared, clean_
 from parlour.attachments.schemas import AttachmentRead
 from parlour.attachments.storage import LocalStorage, Storage, StorageError
 from parlour.config import Settings
-from parlour.core.errors import AppError, BadRequest, PayloadTooLarge
+from parlour.core.errors import AppError, BadRequest, PayloadTooLarge, conversation_not_found
 from parlour.core.http import error_responses
 from parlour.deps import PrincipalDep, RuntimeDep
 
@@ -37,6 +38,7 @@ router = APIRouter(prefix="/attachments", tags=["attachments"])
 
 # Room for the multipart framing and the small fields around the file.
 MULTIPART_OVERHEAD = 16 * 1024
+_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 AttachmentIdPath = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 UPLOAD_BODY: dict[str, Any] = {
@@ -119,8 +121,11 @@ async def _read_upload(request: Request, settings: Settings) -> tuple[str, str |
         conversation_id = form.get("conversation_id")
         if not isinstance(upload, UploadFile):
             raise BadRequest("The upload needs a file in the field `file`.", code="file_required")
-        if not isinstance(conversation_id, str) or not 0 < len(conversation_id) <= 64:
+        if not isinstance(conversation_id, str) or not conversation_id:
             raise BadRequest("The upload needs a `conversation_id`.", code="conversation_required")
+        if not _ID.match(conversation_id):
+            # Never a query with it (a NUL would fail PostgreSQL): it names nothing.
+            raise conversation_not_found()
         data = await upload.read(max_bytes + 1)
         if len(data) > max_bytes:
             raise _too_large(max_bytes)
@@ -129,10 +134,7 @@ async def _read_upload(request: Request, settings: Settings) -> tuple[str, str |
         await form.close()
 
 
-UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **error_responses(400, 401, 403, 404, 409, 413, 422, 429),
-    415: {"description": "The file's type (sniffed from its bytes) is not allowed."},
-}
+UPLOAD_RESPONSES = error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429)
 
 
 @router.post(

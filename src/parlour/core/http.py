@@ -54,6 +54,7 @@ ERROR_DESCRIPTIONS = {
     404: "Not found, or not the caller's to see.",
     409: "The request conflicts with the current state (e.g. `conversation_ended`).",
     413: "The request or the message is too large.",
+    415: "The content's type is not accepted (an attachment's type is sniffed from its bytes).",
     422: "The input does not match the schema.",
     429: "Too many requests.",
     503: "Unavailable for now (busy, shutting down, the database away); retry shortly.",
