@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import cast
 
 import filetype  # type: ignore[import-untyped]
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from parlour.core.errors import AppError, BadRequest
 
@@ -134,9 +134,15 @@ def _prepare_image(data: bytes, mime: str, *, max_pixels: int) -> Prepared:
             im.load()  # decodes the pixels: a truncated image fails here
             stored, (width, height) = _reencode(im, mime, animated=frames > 1)
             thumbnail, thumb_type = _thumbnail(im)
+    except AppError:
+        raise
     except Image.DecompressionBombError:
         raise _too_big(max_pixels) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+    except MemoryError:
+        raise _too_big(max_pixels) from None
+    except Exception:
+        # Pillow answers damaged input with many exception types (OSError, SyntaxError,
+        # struct.error, IndexError ...): all of them mean the same to the uploader.
         raise _invalid() from None
     return Prepared(
         data=stored,

@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncGenerator, AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -38,6 +40,9 @@ router = APIRouter(prefix="/attachments", tags=["attachments"])
 
 # Room for the multipart framing and the small fields around the file.
 MULTIPART_OVERHEAD = 16 * 1024
+# Decoding an image takes up to 4 bytes per pixel (160 MB at the 40-megapixel default) and a
+# core: a small pool of its own bounds both however many uploads arrive at once.
+_IMAGE_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attachments")
 _ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 AttachmentIdPath = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 
@@ -158,8 +163,8 @@ async def upload_attachment(
     conversation_id, declared_name, data = await _read_upload(request, settings)
     async with runtime.uow(write=False) as tx:
         await service.check_may_upload(tx, principal, conversation_id)
-    prepared: Prepared = await asyncio.to_thread(
-        prepare, data, max_pixels=settings.attachment_max_image_pixels
+    prepared: Prepared = await asyncio.get_running_loop().run_in_executor(
+        _IMAGE_POOL, partial(prepare, data, max_pixels=settings.attachment_max_image_pixels)
     )
     filename = clean_filename(declared_name, prepared.content_type)
     storage = storage_for(settings)
