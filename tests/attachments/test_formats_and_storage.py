@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import random
 from pathlib import Path
 
 import httpx
@@ -13,9 +14,10 @@ from PIL import Image
 
 from parlour.attachments.inspection import prepare
 from parlour.attachments.storage import LocalStorage, StorageError
+from parlour.core.errors import AppError
 from parlour.runtime import Runtime
 from tests.api.support import World, make_world
-from tests.attachments.support import png, upload
+from tests.attachments.support import noisy_jpeg, png, upload
 from tests.factories import make_conversation
 
 
@@ -102,3 +104,24 @@ async def test_racing_sends_attach_a_file_once(
     page = await client.get(f"/api/v1/conversations/{cid}/messages", headers=world.headers["agent"])
     carrying = [m for m in page.json()["messages"] if m["attachments"]]
     assert len(carrying) == 1
+
+
+def test_damaged_images_are_refused_cleanly() -> None:
+    """Random damage to real images: each is stored cleaned or refused with a code, never an
+    unexpected exception (which would be a 500)."""
+    rng = random.Random(11)
+    out = io.BytesIO()
+    Image.new("RGB", (30, 20), (1, 2, 3)).save(out, "WEBP")
+    samples = [png(), noisy_jpeg(60, 40), _gif(2), out.getvalue()]
+    for sample in samples:
+        for _ in range(40):
+            damaged = bytearray(sample)
+            for _ in range(rng.randint(1, 8)):
+                damaged[rng.randrange(8, len(damaged))] = rng.randrange(256)
+            cut = damaged[: rng.randint(16, len(damaged))]
+            try:
+                result = prepare(bytes(cut), max_pixels=1_000_000)
+            except AppError as refused:
+                assert refused.code in {"invalid_image", "image_too_large", "unsupported_file_type"}
+            else:
+                assert result.data
