@@ -213,3 +213,17 @@ async def test_the_websocket_sends_attachments_and_the_live_event_carries_them(
     assert error["code"] == "invalid_attachment"
     for ws in (agent_ws, customer_ws):
         await ws.leave()
+
+
+async def test_a_file_missing_from_storage_is_a_404_not_a_500(
+    client: httpx.AsyncClient, runtime: Runtime, world: World, cid: str
+) -> None:
+    aid = await _uploaded(client, world, "customer", cid)
+    for path in (runtime.settings.data_dir / "attachments").rglob("*"):
+        if path.is_file():
+            path.unlink()
+    assert_error(
+        await client.get(f"{URL}/{aid}", headers=world.headers["customer"]),
+        404,
+        "attachment_missing",
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,10 +33,11 @@ from parlour.attachments.inspection import INLINE_IMAGES, TEXT, Prepared, clean_
 from parlour.attachments.schemas import AttachmentRead
 from parlour.attachments.storage import LocalStorage, Storage, StorageError
 from parlour.config import Settings
-from parlour.core.errors import AppError, BadRequest, PayloadTooLarge, conversation_not_found
+from parlour.core.errors import BadRequest, NotFound, PayloadTooLarge, conversation_not_found
 from parlour.core.http import error_responses
 from parlour.deps import PrincipalDep, RuntimeDep
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 
 # Room for the multipart framing and the small fields around the file.
@@ -206,7 +208,9 @@ async def _serve(
     try:
         first = await anext(chunks, b"")
     except StorageError:
-        raise AppError("The file is missing from storage.", code="attachment_missing") from None
+        # The row outlived its file (storage lost or moved): logged, and a plain 404 outside.
+        log.error("attachment file %s is missing from storage", key)
+        raise NotFound("The file is missing from storage.", code="attachment_missing") from None
 
     async def body() -> AsyncIterator[bytes]:
         yield first
