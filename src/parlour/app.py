@@ -9,11 +9,14 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
 from parlour import __version__
+from parlour.attachments.routes import router as attachments_router
+from parlour.attachments.routes import upload_limit
 from parlour.auth.routes import me_router
 from parlour.auth.routes import router as auth_router
 from parlour.auth.users_routes import api_keys_router
 from parlour.auth.users_routes import router as users_router
 from parlour.calls.routes import router as calls_router  # video
+from parlour.canned.routes import router as canned_router
 from parlour.config import Settings
 from parlour.conversations.routes import router as conversations_router
 from parlour.core import csrf
@@ -81,6 +84,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(cron_router)
     api.include_router(routing_router)  # routing
     api.include_router(calls_router)  # video
+    # attachments: uploads and files, canned responses
+    api.include_router(attachments_router)
+    api.include_router(canned_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])
@@ -107,7 +113,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from parlour.web.pages import cross_site_page, install_pages
 
     install_pages(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        # attachments: uploads carry files up to their own limit (enforced by the handler too).
+        per_path={"/api/v1/attachments": upload_limit(settings)},
+    )
     # One CSRF rule for every route, API and pages alike (core/csrf.py says what and why).
     app.add_middleware(
         CsrfGuard,

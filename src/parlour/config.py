@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     # Check the schema is current at start-up (tests that build it themselves may turn it off).
     check_schema_on_start: bool = True
     log_level: str = "info"
+    # attachments: the largest file one upload may carry (a byte more is 413), the most pixels
+    # an image may have (more is refused as a decompression bomb), and where the files live
+    # (default DATA_DIR/attachments).
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    attachment_max_image_pixels: int = Field(default=40_000_000, ge=1)
+    attachment_dir: Path | None = None
     # The demo (PARLOUR_DEMO=1, set by `make run`): `parlour demo` may load its accounts with a
     # known password and the login page offers them. Never on in production.
     demo: bool = False

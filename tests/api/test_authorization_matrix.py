@@ -45,6 +45,13 @@ CALLERS = (
 # Endpoints not driven over HTTP here, and where they are tested instead.
 ELSEWHERE = {
     ("WEBSOCKET", "/api/v1/realtime"): "tests/system/test_realtime.py (real WebSocket clients)",
+    # attachments: multipart uploads and the files they serve, against the same callers.
+    ("POST", "/api/v1/attachments"): "tests/attachments/test_access_and_sending.py",
+    ("GET", "/api/v1/attachments/{attachment_id}"): "tests/attachments/test_access_and_sending.py",
+    (
+        "GET",
+        "/api/v1/attachments/{attachment_id}/thumbnail",
+    ): "tests/attachments/test_access_and_sending.py",
 }
 
 Body = Callable[["Cell"], Any]
@@ -133,6 +140,22 @@ STAFF_USERS = _statuses(
     foreign_api_key=403,
     api_key=403,
 )
+
+
+def _canned_admins(status: int) -> tuple[int, ...]:
+    """The tenant's admins; another tenant's admin learns nothing of it (404)."""
+    return _statuses(
+        anonymous=401,
+        customer=403,
+        other_customer=403,
+        agent=403,
+        other_agent=403,
+        admin=status,
+        foreign_admin=404,
+        foreign_api_key=403,
+        api_key=403,
+    )
+
 
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/openapi.json"): Row(_everyone(200), mutates=False),
@@ -333,6 +356,30 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/admin/jobs/{job_id}"): Row(JOB_ADMINS, mutates=False),
     # Retrying a failed job queues it; queued jobs may be retried too, so cells stay independent.
     ("POST", "/api/v1/admin/jobs/{job_id}/retry"): Row(JOB_ADMINS),
+    # attachments: canned responses ({canned_id}: one of the default tenant's).
+    ("GET", "/api/v1/canned-responses"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=403,
+            agent=200,
+            other_agent=200,
+            admin=200,
+            foreign_admin=200,  # its own tenant's (none of this tenant's)
+            foreign_api_key=200,
+            api_key=200,
+        ),
+        mutates=False,
+    ),
+    ("POST", "/api/v1/canned-responses"): Row(
+        _admins(201),
+        body=lambda c: {"shortcut": "matrix", "title": "Matrix", "body": "Hello"},
+        mutates=False,
+    ),
+    ("PATCH", "/api/v1/canned-responses/{canned_id}"): Row(
+        _canned_admins(200), body=lambda c: {"title": "Changed"}, mutates=False
+    ),
+    ("DELETE", "/api/v1/canned-responses/{canned_id}"): Row(_canned_admins(204), mutates=False),
 }
 
 
@@ -375,6 +422,12 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
     assert login_email is not None
     shared = (await make_conversation(runtime, world.customer, agent=world.agent)).id
     job_id = await make_job(runtime, world.admin.tenant_id, key="matrix")
+    canned = await client.post(
+        "/api/v1/canned-responses",
+        json={"shortcut": "matrix-target", "title": "Target", "body": "Hello"},
+        headers=world.headers["admin"],
+    )
+    canned_id = canned.json()["id"]
 
     wrong = []
     for (method, path), row in MATRIX.items():
@@ -388,6 +441,7 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
                 path.replace("{conversation_id}", cid)
                 .replace("{name}", "stripe_secret_key")
                 .replace("{job_id}", job_id)
+                .replace("{canned_id}", canned_id)
             )
             if "{user_id}" in url:
                 target = await make_member(runtime, "customer", name="Target")

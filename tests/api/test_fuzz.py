@@ -38,7 +38,7 @@ FUZZ_CONFIG = schemathesis.Config.from_dict(
             # A schema-valid request may still break a rule of the domain: those answers are
             # documented 4xx (400 `invalid_seq`, `customer_required`...), not a rejected schema.
             "positive_data_acceptance": {
-                "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "413", "429"]
+                "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "413", "415", "429"]
             }
         }
     }
@@ -165,6 +165,9 @@ def test_api_conforms_to_its_schema(
             case.path_parameters["conversation_id"] = conversations[turn % len(conversations)]
         if aim and "job_id" in (case.path_parameters or {}):
             case.path_parameters["job_id"] = job
+        # attachments: an upload's conversation is a multipart field, not a path parameter.
+        if aim and isinstance(case.body, dict) and "conversation_id" in case.body:
+            case.body["conversation_id"] = conversations[turn % len(conversations)]
         # Schemathesis fills the declared credentials with junk of its own; mixed with a real
         # one, the request is merely ambiguous. Send only ours: its auth probes then check that
         # no credential, or an invalid one, is refused.

@@ -41,6 +41,8 @@ async def test_admin_reads_the_defaults(client: httpx.AsyncClient, world: World)
         "announce_observers": True,
         "staff_label": "expert",
         "call_kinds": ["video"],  # video
+        # attachments
+        "private_read_receipts": False,
     }
 
 

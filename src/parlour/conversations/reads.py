@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from parlour.auth.principal import Principal
 from parlour.conversations import repository
 from parlour.conversations.access import access_conversation
+from parlour.conversations.receipts import is_private_reader, private_in
 from parlour.conversations.schemas import ReadState
 from parlour.core.errors import AppError, BadRequest
 from parlour.core.uow import UnitOfWork
@@ -72,8 +73,17 @@ async def do_mark_read_many(
             target = max((requests[i].seq for i in valid), default=0)
             if target > part.last_read_seq:
                 moved.append((conversation.id, part.user_id, target))
+                # attachments: private read receipts tell only the reader's own connections.
+                private = is_private_reader(
+                    part, private=await private_in(tx, conversation.tenant_id)
+                )
                 tx.emit(
-                    read_event(conversation_id=conversation.id, user_id=part.user_id, seq=target)
+                    read_event(
+                        conversation_id=conversation.id,
+                        user_id=part.user_id,
+                        seq=target,
+                        private=private,
+                    )
                 )
             last = max(target, part.last_read_seq)
             state = ReadState(

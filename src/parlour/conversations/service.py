@@ -21,6 +21,7 @@ from parlour.auth.service import get_tenant, get_user
 from parlour.conversations import repository
 from parlour.conversations.access import Access, access_conversation, check_can_post, may_read
 from parlour.conversations.queue import mark_announced, queue_entry, was_queued
+from parlour.conversations.receipts import hidden_from, is_private_reader, private_in
 from parlour.conversations.schemas import (
     ConversationRead,
     ParticipantRead,
@@ -98,6 +99,7 @@ async def conversation_views(
     ids = [c.id for c in conversations]
     participants = await repository.participants_with_names(tx.session, ids)
     last = await message_service.last_messages(tx, conversations)
+    shown = await _shown_read_seqs(tx, conversations, participants, viewer_id=viewer_id)
     views = []
     for c in conversations:
         parts = participants.get(c.id, [])
@@ -125,7 +127,7 @@ async def conversation_views(
                         role=p.role,
                         joined_at=p.joined_at,
                         left_at=p.left_at,
-                        last_read_seq=p.last_read_seq,
+                        last_read_seq=shown.get((c.id, p.user_id), p.last_read_seq),
                     )
                     for p, name in parts
                 ],
@@ -134,6 +136,31 @@ async def conversation_views(
             )
         )
     return views
+
+
+async def _shown_read_seqs(
+    tx: UnitOfWork,
+    conversations: list[Conversation],
+    participants: dict[str, list[tuple[Participant, str]]],
+    *,
+    viewer_id: str | None,
+) -> dict[tuple[str, str], int]:
+    """Private read receipts (conversations/receipts.py): the read pointers a view must show
+    lower than stored, (conversation, user) → the user's own last message seq."""
+    hide: list[tuple[str, str]] = []
+    private_tenants: dict[str, bool] = {}
+    for c in conversations:
+        parts = [p for p, _ in participants.get(c.id, [])]
+        if not parts or not hidden_from(viewer_id, parts, c.customer_id):
+            continue
+        if c.tenant_id not in private_tenants:
+            private_tenants[c.tenant_id] = await private_in(tx, c.tenant_id)
+        private = private_tenants[c.tenant_id]
+        hide += [(c.id, p.user_id) for p in parts if is_private_reader(p, private=private)]
+    if not hide:
+        return {}
+    sent = await message_service.last_sent_seqs(tx, hide)
+    return {key: sent.get(key, 0) for key in hide}
 
 
 async def _announce(tx: UnitOfWork, conversation: Conversation) -> ConversationRead:
@@ -674,7 +701,12 @@ async def do_mark_read(
     if seq > part.last_read_seq:
         part.last_read_seq = seq
         await tx.session.flush()
-        tx.emit(read_event(conversation_id=conversation.id, user_id=part.user_id, seq=seq))
+        private = is_private_reader(part, private=await private_in(tx, conversation.tenant_id))
+        tx.emit(
+            read_event(
+                conversation_id=conversation.id, user_id=part.user_id, seq=seq, private=private
+            )
+        )
     return ReadState(
         conversation_id=conversation.id,
         user_id=part.user_id,

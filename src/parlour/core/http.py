@@ -54,6 +54,7 @@ ERROR_DESCRIPTIONS = {
     404: "Not found, or not the caller's to see.",
     409: "The request conflicts with the current state (e.g. `conversation_ended`).",
     413: "The request or the message is too large.",
+    415: "The content's type is not accepted (an attachment's type is sniffed from its bytes).",
     422: "The input does not match the schema.",
     429: "Too many requests.",
     503: "Unavailable for now (busy, shutting down, the database away); retry shortly.",
@@ -95,19 +96,27 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class BodySizeLimit:
-    """Refuses request bodies over `max_bytes` with 413 before they reach a handler (pure ASGI)."""
+    """Refuses request bodies over `max_bytes` with 413 before they reach a handler (pure ASGI).
+    `per_path` gives exact paths another limit (uploads: the handler enforces its own)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, per_path: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.per_path = dict(per_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.per_path.get(scope.get("path", ""), self.default_max_bytes)
+        await self._limited(scope, receive, send, max_bytes)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(send)
+            if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
+                await self._refuse(send, max_bytes)
                 return
         received = 0
         started = False
@@ -117,8 +126,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise _TooLarge(max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -131,11 +140,11 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, max_bytes)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, max_bytes: int) -> None:
         body = json.dumps(
-            {"error": {"code": "too_large", "message": _too_large_message(self.max_bytes)}}
+            {"error": {"code": "too_large", "message": _too_large_message(max_bytes)}}
         ).encode()
         await send(
             {

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
@@ -221,3 +221,20 @@ async def has_sent(session: AsyncSession, conversation_id: str, user_id: str) ->
         .limit(1)
     )
     return found is not None
+
+
+async def last_sent_seqs(
+    session: AsyncSession, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """(conversation_id, sender_id) → the seq of that sender's newest message there."""
+    if not pairs:
+        return {}
+    conversation_ids = sorted({c for c, _ in pairs})
+    sender_ids = sorted({u for _, u in pairs})
+    rows = await session.execute(
+        select(Message.conversation_id, Message.sender_id, func.max(Message.seq))
+        .where(Message.conversation_id.in_(conversation_ids), Message.sender_id.in_(sender_ids))
+        .group_by(Message.conversation_id, Message.sender_id)
+    )
+    wanted = set(pairs)
+    return {(c, u): int(s) for c, u, s in rows if u is not None and (c, u) in wanted}

@@ -64,5 +64,11 @@ async def send_message(
         limit=runtime.settings.send_rate_per_minute,
     )
     return await runtime.writer.send(
-        service.SendRequest(principal, conversation_id, body.body, body.client_msg_id)
+        service.SendRequest(
+            principal,
+            conversation_id,
+            body.body,
+            body.client_msg_id,
+            attachment_ids=tuple(body.attachment_ids),
+        )
     )

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from parlour.core.schemas import InputModel, OutputModel
 
 CLIENT_MSG_ID = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+# attachments: ids from POST /attachments a message carries (checked by the service).
+AttachmentId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+ATTACHMENT_IDS: Any = Field(default_factory=list, max_length=10)
 
 
 class MessageRead(OutputModel):
@@ -29,9 +32,11 @@ class MessageRead(OutputModel):
 
 class MessageCreate(InputModel):
     # The length limit is configurable (PARLOUR_MAX_MESSAGE_CHARS), so it is checked by the service.
-    body: str = Field(min_length=1)
+    # Empty only when the message carries attachments.
+    body: str = ""
     kind: Literal["text"] = "text"
     client_msg_id: str | None = CLIENT_MSG_ID
+    attachment_ids: list[AttachmentId] = ATTACHMENT_IDS
 
 
 class MessagePage(OutputModel):

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm.attributes import set_committed_value
 
+from parlour.attachments import service as attachments
 from parlour.auth.principal import Principal
 from parlour.conversations.access import Access, access_conversation, check_can_post, may_read
 from parlour.core.errors import (
@@ -53,6 +54,8 @@ class SendRequest:
     channel: str = WEB
     external_id: str | None = None
     sender_id: str | None = None
+    # attachments: ids of files uploaded into this conversation by the sender (at most 10).
+    attachment_ids: tuple[str, ...] = ()
 
     @property
     def sender(self) -> str | None:
@@ -60,9 +63,10 @@ class SendRequest:
         return self.sender_id or self.principal.user_id
 
 
-def check_body(body: str, *, max_chars: int) -> None:
-    """Raise unless `body` is a sendable message text."""
-    if not isinstance(body, str) or not body.strip():
+def check_body(body: str, *, max_chars: int, attachments: bool = False) -> None:
+    """Raise unless `body` is a sendable message text (it may be empty when the message
+    carries attachments)."""
+    if not isinstance(body, str) or (not body.strip() and not attachments):
         raise BadRequest("A message needs some text.", code="empty_message")
     if len(body) > max_chars:
         raise PayloadTooLarge(
@@ -72,7 +76,8 @@ def check_body(body: str, *, max_chars: int) -> None:
 
 def check_request(request: SendRequest, *, max_chars: int) -> None:
     """Raise unless the request is well formed and its caller may set what it sets."""
-    check_body(request.body, max_chars=max_chars)
+    check_body(request.body, max_chars=max_chars, attachments=bool(request.attachment_ids))
+    attachments.check_ids(request.attachment_ids)
     principal = request.principal
     if not principal.is_system:
         own = request.sender_id in (None, principal.user_id)
@@ -199,6 +204,7 @@ async def do_send_messages(
     first_in_batch: dict[tuple[str, str, str, str], int] = {}
     duplicate_of: dict[int, int] = {}
     fresh: dict[str, list[int]] = defaultdict(list)
+    fresh_order: list[int] = []
     for i in accepted:
         r = requests[i]
         ck, ek = _client_key(r), _external_key(r)
@@ -209,12 +215,19 @@ async def do_send_messages(
             continue
         for key in keys:
             first_in_batch[key] = i
-        fresh[r.conversation_id].append(i)
+        fresh_order.append(i)
+
+    # attachments: the ids each message names, checked and locked for the whole batch at once.
+    carried = await _claim_attachments(tx, requests, fresh_order, results)
+    for i in fresh_order:
+        if results[i] is None:
+            fresh[requests[i].conversation_id].append(i)
 
     rows: list[dict[str, Any]] = []
     locked: dict[str, Conversation] = {}
     last_seqs: dict[str, int] = {}
     read_pointers: dict[tuple[str, str], int] = {}
+    links: dict[str, str] = {}
     for conversation_id, indexes in fresh.items():
         found = access[indexes[0]]
         assert isinstance(found, Access)
@@ -236,9 +249,10 @@ async def do_send_messages(
                 "channel": r.channel,
                 "external_id": r.external_id,
                 "meta": None,
-                "attachments": [],
+                "attachments": carried.get(i, []),
                 "created_at": tx.now,
             }
+            links.update({a["id"]: row["id"] for a in carried.get(i, [])})
             rows.append(row)
             message = MessageRead.model_validate(row)
             results[i] = message
@@ -251,6 +265,7 @@ async def do_send_messages(
         await repository.advance_read(
             tx.session, [(c, u, s) for (c, u), s in read_pointers.items()]
         )
+        await attachments.link(tx, links)
         # Keep the loaded conversations in step with their rows without another UPDATE.
         for conversation_id, last in last_seqs.items():
             set_committed_value(locked[conversation_id], "last_seq", last)
@@ -259,6 +274,37 @@ async def do_send_messages(
     for duplicate, original_index in duplicate_of.items():
         results[duplicate] = results[original_index]
     return [r if r is not None else ConversationEnded() for r in results]
+
+
+async def _claim_attachments(
+    tx: UnitOfWork,
+    requests: list[SendRequest],
+    indexes: list[int],
+    results: list[MessageRead | AppError | None],
+) -> dict[int, list[dict[str, Any]]]:
+    """The attachments' metadata for each request that names some; a request whose ids are
+    refused gets its error in `results` (and no message)."""
+    with_files = [i for i in indexes if requests[i].attachment_ids]
+    if not with_files:
+        return {}
+    claims = [
+        attachments.Claim(
+            tenant_id=requests[i].principal.tenant_id,
+            conversation_id=requests[i].conversation_id,
+            sender_id=requests[i].sender,
+            attachment_ids=requests[i].attachment_ids,
+        )
+        for i in with_files
+    ]
+    carried: dict[int, list[dict[str, Any]]] = {}
+    for i, claimed in zip(
+        with_files, await attachments.claim_for_messages(tx, claims), strict=True
+    ):
+        if isinstance(claimed, AppError):
+            results[i] = claimed
+        else:
+            carried[i] = claimed
+    return carried
 
 
 async def do_send_message(
@@ -338,3 +384,11 @@ async def has_sent(tx: UnitOfWork, conversation_id: str, user_id: str) -> bool:
     """Whether the user has sent any message in the conversation (no access check: for
     services that hold the conversation's lock and decide on it)."""
     return await repository.has_sent(tx.session, conversation_id, user_id)
+
+
+async def last_sent_seqs(
+    tx: UnitOfWork, pairs: list[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The seq of each (conversation, user)'s newest own message, for views of conversations
+    the caller was already allowed to see (no access check of its own)."""
+    return await repository.last_sent_seqs(tx.session, pairs)

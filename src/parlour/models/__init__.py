@@ -1,5 +1,8 @@
 """Every table, one module per aggregate. Importing this package registers them all."""
 
+# attachments: files in conversations, canned responses
+from parlour.models.attachment import Attachment
+from parlour.models.canned import CannedResponse
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.job import Job
 from parlour.models.message import Message
@@ -12,6 +15,8 @@ from parlour.models.user import ApiKey, User
 __all__ = [
     "AgentRouting",  # routing
     "ApiKey",
+    "Attachment",
+    "CannedResponse",
     "Conversation",
     "Job",
     "Message",

@@ -71,6 +71,12 @@ class TenantSettings(BaseModel):
         description="Conversation kinds whose customer and agent may hold a video call "
         "(signaling is refused in every other kind).",
     )
+    # attachments: private read receipts
+    private_read_receipts: bool = Field(
+        default=False,
+        description="Agents read without the customer seeing it: an agent's read pointer is "
+        "kept but shown to the customer only up to the agent's own last message.",
+    )
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any] | None) -> TenantSettings:

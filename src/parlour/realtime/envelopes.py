@@ -62,13 +62,15 @@ def queue_event(entry: BaseModel, *, tenant_id: str, queued: bool) -> Event:
     )
 
 
-def read_event(*, conversation_id: str, user_id: str, seq: int) -> Event:
-    """`read`: a participant has read up to `seq` (read receipts)."""
+def read_event(*, conversation_id: str, user_id: str, seq: int, private: bool = False) -> Event:
+    """`read`: a participant has read up to `seq` (read receipts). A `private` read (an agent
+    in a tenant with private read receipts) goes only to the reader's own connections."""
     payload = encode(
         {"type": "read", "conversation_id": conversation_id, "user_id": user_id, "seq": seq}
     )
+    audience = Audience.user(user_id) if private else Audience.conversation(conversation_id)
     return Event(
-        audience=Audience.conversation(conversation_id),
+        audience=audience,
         type="read",
         payload=payload,
         conversation_id=conversation_id,

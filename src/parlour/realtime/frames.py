@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, TypeAdapter, model_validator
 
 from parlour.core.schemas import InputModel
-from parlour.messages.schemas import CLIENT_MSG_ID
+from parlour.messages.schemas import ATTACHMENT_IDS, CLIENT_MSG_ID, AttachmentId
 
 Ref = Annotated[str | None, Field(default=None, max_length=64)]
 ConversationId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -42,8 +42,8 @@ class SendFrame(_Frame):
     conversation_id: ConversationId
     client_msg_id: str | None = CLIENT_MSG_ID
     kind: Literal["text"] = "text"
-    body: str
-    attachment_ids: list[str] = Field(default_factory=list, max_length=0)
+    body: str = ""
+    attachment_ids: list[AttachmentId] = ATTACHMENT_IDS
 
 
 class TypingFrame(_Frame):

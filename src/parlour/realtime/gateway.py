@@ -387,7 +387,13 @@ class Session:
         ref = frame.ref or frame.client_msg_id
         try:
             message = await self.runtime.writer.send(
-                SendRequest(self.principal, frame.conversation_id, frame.body, frame.client_msg_id)
+                SendRequest(
+                    self.principal,
+                    frame.conversation_id,
+                    frame.body,
+                    frame.client_msg_id,
+                    attachment_ids=tuple(frame.attachment_ids),
+                )
             )
         except AppError as exc:
             self.outbox.frame(error_frame(exc, ref))

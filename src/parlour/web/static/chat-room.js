@@ -2,6 +2,8 @@
 // typing, read receipts, the status banner and the composer. Used by the chat page and the
 // agent's inbox pane; the markup comes from the #chat-room-template <template>.
 
+import { MAX_FILES, attachmentList, fileSize, uploadAttachment } from "./attachments.js";
+import { CannedPicker } from "./canned.js";
 import { api, newClientMsgId } from "./parlour.js";
 import {
   STATUS_LABEL,
@@ -65,6 +67,8 @@ export class ChatRoom {
     this.typingIdle = null;
     this.pendingBody = null; // the unsent text and its idempotency key, reused on retry
     this.pendingId = null;
+    this.files = []; // {file, id}: chosen to go with the next message (id once uploaded)
+    this.canned = null;
     this.sending = false;
     this.connTimer = null;
     this.cleanups = [];
@@ -208,6 +212,7 @@ export class ChatRoom {
     const ended = this.status === "ended";
     refs.input.disabled = ended;
     refs.send.disabled = ended || this.sending;
+    refs.attach.disabled = ended || this.sending;
     refs.input.placeholder = ended ? "This conversation has ended" : "Write a message…";
     refs.hint.hidden = ended;
     if (ended) this.#hideError();
@@ -267,9 +272,12 @@ export class ChatRoom {
     }
     li.dataset.sender = m.sender_id;
     const author = own ? "You" : this.names.get(m.sender_id) || "Former participant";
+    const bubble = el("div", { cls: "msg-bubble" });
+    if (m.body) bubble.append(el("p", { cls: "msg-body" }, [richText(m.body)]));
+    if (m.attachments && m.attachments.length) bubble.append(attachmentList(m.attachments));
     li.append(
       el("span", { cls: own ? "msg-author visually-hidden" : "msg-author", text: author }),
-      el("div", { cls: "msg-bubble" }, [el("p", { cls: "msg-body" }, [richText(m.body)])]),
+      bubble,
       el("span", { cls: "msg-meta" }, [time]),
     );
     return li;
@@ -286,7 +294,9 @@ export class ChatRoom {
     else if (incoming) this.refs.jump.hidden = false;
     if (incoming) {
       const who = this.names.get(message.sender_id) || "Someone";
-      this.refs.announce.textContent = `${who}: ${message.body.slice(0, 200)}`;
+      const files = (message.attachments || []).length;
+      const text = message.body.slice(0, 200) || `${files} file${files === 1 ? "" : "s"}`;
+      this.refs.announce.textContent = `${who}: ${text}`;
     }
     this.#maybeMarkRead();
   }
@@ -420,23 +430,35 @@ export class ChatRoom {
     const { input, send } = this.refs;
     if (this.sending || this.viewer.mode !== "participant" || this.status === "ended") return;
     const body = input.value;
-    if (!body.trim()) return;
-    if (body !== this.pendingBody) {
+    if (!body.trim() && this.files.length === 0) return;
+    const draft = `${body}\u0000${this.files.map((f) => f.key).join(",")}`;
+    if (draft !== this.pendingBody) {
       // A new text is a new message; the same text again is a retry with the same key.
-      this.pendingBody = body;
+      this.pendingBody = draft;
       this.pendingId = newClientMsgId();
     }
     this.sending = true;
     send.disabled = true;
-    send.textContent = "Sending…";
+    this.refs.attach.disabled = true;
+    send.textContent = this.files.some((f) => !f.id) ? "Uploading…" : "Sending…";
     this.#hideError();
     this.#stopTyping();
     try {
-      const message = await this.client.send(this.id, body, { clientMsgId: this.pendingId });
+      // Files first (each once: a retry keeps the ids already uploaded), then the message.
+      for (const item of this.files) {
+        item.id ||= (await uploadAttachment(this.id, item.file)).id;
+      }
+      send.textContent = "Sending…";
+      const message = await this.client.send(this.id, body, {
+        clientMsgId: this.pendingId,
+        attachmentIds: this.files.map((f) => f.id),
+      });
       if (input.value === body) {
         input.value = "";
         this.#autosize();
       }
+      this.files = [];
+      this.#renderFiles();
       this.pendingBody = null;
       this.pendingId = null;
       this.#live(message);
@@ -446,7 +468,44 @@ export class ChatRoom {
       this.sending = false;
       send.textContent = "Send";
       send.disabled = this.status === "ended";
+      this.refs.attach.disabled = this.status === "ended";
     }
+  }
+
+  #addFiles(fileList) {
+    for (const file of fileList) {
+      if (this.files.length >= MAX_FILES) {
+        this.#showError(`A message can carry at most ${MAX_FILES} files.`);
+        break;
+      }
+      const key = `${file.name}:${file.size}:${file.lastModified}:${Math.random()}`;
+      this.files.push({ file, id: null, key });
+    }
+    this.#renderFiles();
+    this.refs.input.focus();
+  }
+
+  #renderFiles() {
+    const { files } = this.refs;
+    files.replaceChildren(
+      ...this.files.map((item) => {
+        const remove = el("button", {
+          cls: "composer-file-remove",
+          text: "×",
+          attrs: { type: "button", "aria-label": `Remove ${item.file.name}` },
+        });
+        remove.addEventListener("click", () => {
+          this.files = this.files.filter((f) => f !== item);
+          this.#renderFiles();
+        });
+        return el("li", { cls: "composer-file" }, [
+          el("span", { cls: "composer-file-name", text: item.file.name }),
+          el("span", { cls: "composer-file-size", text: fileSize(item.file.size) }),
+          remove,
+        ]);
+      }),
+    );
+    files.hidden = this.files.length === 0;
   }
 
   #showError(text) {
@@ -492,6 +551,18 @@ export class ChatRoom {
       event.preventDefault();
       this.#submit();
     });
+    refs.attach.addEventListener("click", () => refs["file-input"].click());
+    refs["file-input"].addEventListener("change", () => {
+      this.#addFiles(refs["file-input"].files);
+      refs["file-input"].value = "";
+    });
+    if (this.me.role === "agent" || this.me.role === "admin") {
+      // Saved replies: "/" and a shortcut (registered first, so it can take Enter).
+      this.canned = new CannedPicker(refs.input, refs.canned);
+      refs.input.addEventListener("keydown", (event) => this.canned.handleKey(event));
+      refs.input.addEventListener("input", () => this.canned.update());
+      refs.input.addEventListener("blur", () => this.canned.close());
+    }
     refs.input.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();

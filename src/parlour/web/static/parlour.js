@@ -171,22 +171,25 @@ export class ParlourClient extends EventTarget {
   }
 
   /**
-   * Send a text message. Resolves with the stored message once the server acknowledged it
+   * Send a text message (and `attachmentIds` of uploaded files). Resolves with the stored message once the server acknowledged it
    * (after commit); rejects with an ApiError on an error, a timeout or a lost connection.
    * Retrying with the same `clientMsgId` can never store the message twice.
    */
-  async send(conversationId, body, { clientMsgId = newClientMsgId() } = {}) {
+  async send(conversationId, body, { clientMsgId = newClientMsgId(), attachmentIds = [] } = {}) {
     if (!this.isOpen) await this.#whenOpen(this.ackTimeoutMs);
     const ref = `s${this.nextRef++}`;
     const result = this.#expect(ref, this.ackTimeoutMs, "The server did not confirm in time.");
-    this.#write({
+    const frame = {
       type: "send",
       ref,
       conversation_id: conversationId,
       client_msg_id: clientMsgId,
       kind: "text",
       body,
-    });
+    };
+    // Ids from POST /api/v1/attachments (attachments.js), at most 10.
+    if (attachmentIds.length) frame.attachment_ids = attachmentIds;
+    this.#write(frame);
     return result;
   }
 

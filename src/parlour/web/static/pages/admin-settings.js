@@ -30,6 +30,8 @@ form.addEventListener("submit", async (event) => {
         staff_label: form.elements.staff_label.value,
         customer_conversation_kinds: kinds,
         announce_observers: form.elements.announce_observers.checked,
+        // attachments: private read receipts
+        private_read_receipts: form.elements.private_read_receipts.checked,
       },
     });
     saved.textContent = "Saved.";

@@ -1,0 +1,1 @@
+"""Attachments: files uploaded into a conversation and referenced by a message."""
