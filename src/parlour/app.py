@@ -9,6 +9,10 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
 from parlour import __version__
+
+# appointments: REST for appointments, availability and slots
+from parlour.appointments.routes import experts_router as appointment_experts_router
+from parlour.appointments.routes import router as appointments_router
 from parlour.auth.routes import me_router
 from parlour.auth.routes import router as auth_router
 from parlour.auth.users_routes import api_keys_router
@@ -77,6 +81,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(tenant_router)
     api.include_router(jobs_router)
     api.include_router(cron_router)
+    # appointments
+    api.include_router(appointments_router)
+    api.include_router(appointment_experts_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+# appointments: its job handlers (registered on import) and its completion deadline
+from parlour.appointments import deadline as appointment_deadline
+from parlour.appointments import jobs as appointment_jobs  # noqa: F401
 from parlour.auth import passwords
 from parlour.config import Settings
 from parlour.conversations.read_writer import ReadWriter
@@ -77,6 +80,7 @@ class Runtime:
         self.job_queue = JobQueue(self.jobs, on_commit=self.job_worker.wake)
         self.deadlines = DeadlineRegistry()
         conversation_expiry.register(self.deadlines)
+        appointment_deadline.register(self.deadlines)  # appointments
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""

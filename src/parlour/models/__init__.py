@@ -1,5 +1,7 @@
 """Every table, one module per aggregate. Importing this package registers them all."""
 
+# appointments: appointments and experts' availability
+from parlour.models.appointment import Appointment, Availability
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.job import Job
 from parlour.models.message import Message
@@ -10,6 +12,8 @@ from parlour.models.user import ApiKey, User
 
 __all__ = [
     "ApiKey",
+    "Appointment",
+    "Availability",
     "Conversation",
     "Job",
     "Message",

@@ -51,6 +51,21 @@ class TenantSettings(BaseModel):
         description='What the tenant calls its staff ("expert", "mechanic", "volunteer", ...).',
     )
 
+    # appointments: how long an appointment's chat stays open after it ends, and reminders.
+    appointment_grace_hours: int = Field(
+        default=6,
+        ge=0,
+        le=168,
+        description="Hours an appointment's chat stays open after the appointment ends.",
+    )
+    appointment_reminder_minutes: int = Field(
+        default=15,
+        ge=0,
+        le=1440,
+        description="Minutes before an appointment starts that both people are reminded "
+        "(0: no reminder).",
+    )
+
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any] | None) -> TenantSettings:
         """The settings a row holds, read leniently: a key this version no longer knows, or a
