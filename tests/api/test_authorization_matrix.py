@@ -45,6 +45,17 @@ CALLERS = (
 # Endpoints not driven over HTTP here, and where they are tested instead.
 ELSEWHERE = {
     ("WEBSOCKET", "/api/v1/realtime"): "tests/system/test_realtime.py (real WebSocket clients)",
+    # appointments: who-may-not for every appointment endpoint
+    ("POST", "/api/v1/appointments"): "tests/appointments/test_api.py",
+    ("POST", "/api/v1/appointments/book"): "tests/appointments/test_api.py",
+    ("GET", "/api/v1/appointments"): "tests/appointments/test_api.py",
+    ("GET", "/api/v1/appointments/{appointment_id}"): "tests/appointments/test_api.py",
+    ("PATCH", "/api/v1/appointments/{appointment_id}"): "tests/appointments/test_api.py",
+    ("POST", "/api/v1/appointments/{appointment_id}/cancel"): "tests/appointments/test_api.py",
+    ("GET", "/api/v1/experts"): "tests/appointments/test_api.py",
+    ("GET", "/api/v1/experts/{expert_id}/availability"): "tests/appointments/test_api.py",
+    ("PUT", "/api/v1/experts/{expert_id}/availability"): "tests/appointments/test_api.py",
+    ("GET", "/api/v1/experts/{expert_id}/slots"): "tests/appointments/test_api.py",
 }
 
 Body = Callable[["Cell"], Any]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from parlour.core.schemas import InputModel, OutputModel
 from parlour.models.appointment import AppointmentStatus
@@ -101,39 +101,20 @@ View = Literal["all", "upcoming", "history"]
 
 
 class WeeklyHours(InputModel):
-    weekday: int = Field(ge=0, le=6, description="0 Monday … 6 Sunday")
+    weekday: Minutes = Field(ge=0, le=6, description="0 Monday … 6 Sunday")
     start: HHMM
-    end: HHMM
-
-    @model_validator(mode="after")
-    def _ordered(self) -> WeeklyHours:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
+    end: HHMM = Field(description="After `start`; 24:00 is midnight at the day's end")
 
 
 class AvailabilityException(InputModel):
-    """Dates off (whole days, or `start`..`end` on each) or extra hours (`start`..`end`)."""
+    """Dates off (whole days, or `start`..`end` on each) or extra hours (`start`..`end`).
+    (The service checks the combination: 400 `invalid_availability`.)"""
 
     kind: Literal["off", "extra"]
     date_from: Annotated[date, Field(strict=False)]
     date_to: Annotated[date, Field(strict=False)]
     start: HHMM | None = None
     end: HHMM | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> AvailabilityException:
-        if self.date_to < self.date_from:
-            raise ValueError("date_to must not be before date_from")
-        if (self.date_to - self.date_from).days > 366:
-            raise ValueError("an exception spans at most a year")
-        if (self.start is None) != (self.end is None):
-            raise ValueError("give both start and end, or neither")
-        if self.kind == "extra" and self.start is None:
-            raise ValueError("extra hours need start and end")
-        if self.start is not None and self.end is not None and self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
 
 
 class AvailabilityIn(InputModel):

@@ -54,6 +54,7 @@ EMAIL_JOB = "email.send"
 MAX_LIST = 200
 MAX_SLOT_WINDOW = timedelta(days=31)
 DEFAULT_SLOT_WINDOW = timedelta(days=7)
+MAX_EXCEPTION_DAYS = 366
 
 
 def appointment_not_found() -> NotFound:
@@ -542,6 +543,28 @@ def _zone(name: str) -> str:
     return name
 
 
+def _invalid(message: str) -> BadRequest:
+    return BadRequest(message, code="invalid_availability")
+
+
+def _check_availability(availability: AvailabilityIn) -> None:
+    """What the schema cannot say: each span ends after it starts, exceptions are whole."""
+    for w in availability.weekly:
+        if w.end <= w.start:
+            raise _invalid(f"Weekly hours end after they start ({w.start}-{w.end}).")
+    for e in availability.exceptions:
+        if e.date_to < e.date_from:
+            raise _invalid("An exception's date_to must not be before its date_from.")
+        if (e.date_to - e.date_from).days > MAX_EXCEPTION_DAYS:
+            raise _invalid(f"An exception spans at most {MAX_EXCEPTION_DAYS} days.")
+        if (e.start is None) != (e.end is None):
+            raise _invalid("Give an exception both start and end, or neither.")
+        if e.kind == AvailabilityKind.extra and e.start is None:
+            raise _invalid("Extra hours need a start and an end.")
+        if e.start is not None and e.end is not None and e.end <= e.start:
+            raise _invalid(f"An exception's hours end after they start ({e.start}-{e.end}).")
+
+
 async def get_availability(
     tx: UnitOfWork, principal: Principal, expert_id: str
 ) -> AvailabilityRead:
@@ -581,6 +604,7 @@ async def do_set_availability(
     if not (principal.is_admin or principal.is_service or principal.user_id == expert.id):
         raise Forbidden("Only the expert or an admin publishes availability.", code="forbidden")
     zone = _zone(availability.timezone)
+    _check_availability(availability)
     base = {"tenant_id": principal.tenant_id, "expert_id": expert.id, "timezone": zone}
     rows = [
         Availability(
