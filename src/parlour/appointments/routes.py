@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from parlour.appointments import service
 from parlour.appointments.schemas import (
@@ -24,6 +24,7 @@ from parlour.appointments.schemas import (
     SlotPage,
     View,
 )
+from parlour.conversations.routes import limit_creation
 from parlour.core.http import error_responses
 from parlour.deps import ConversationIdPath, PrincipalDep, RuntimeDep
 from parlour.models.appointment import AppointmentStatus
@@ -59,11 +60,18 @@ async def create_appointment(
 
 
 @router.post(
-    "/book", response_model=AppointmentRead, status_code=status.HTTP_201_CREATED, responses=ERRORS
+    "/book",
+    response_model=AppointmentRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422, 429),
 )
-async def book(body: BookingIn, principal: PrincipalDep, runtime: RuntimeDep) -> AppointmentRead:
+async def book(
+    body: BookingIn, request: Request, principal: PrincipalDep, runtime: RuntimeDep
+) -> AppointmentRead:
     """A customer books a free slot of an expert's published availability (400
-    `slot_not_available` outside it, 409 `slot_taken` if someone was faster)."""
+    `slot_not_available` outside it, 409 `slot_taken` if someone was faster). A booking opens
+    a conversation, so it counts against the customer's conversation rate (429 beyond)."""
+    limit_creation(runtime, request, principal)
     async with runtime.uow() as tx:
         return await service.do_book(
             tx,
