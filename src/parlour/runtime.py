@@ -79,8 +79,10 @@ class Runtime:
         self.job_worker = JobWorker(self)
         self.job_queue = JobQueue(self.jobs, on_commit=self.job_worker.wake)
         self.deadlines = DeadlineRegistry()
+        # appointments: before the expiry, so a pass closes an appointment's chat and
+        # completes it in one step (the expiry would otherwise close the chat first).
+        appointment_deadline.register(self.deadlines)
         conversation_expiry.register(self.deadlines)
-        appointment_deadline.register(self.deadlines)  # appointments
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""

@@ -67,8 +67,8 @@ async def test_closes_exactly_when_end_plus_grace_passes(
     assert (a.status, chat.status) == (AppointmentStatus.scheduled, Status.active)
     clock.advance(seconds=0.001)  # exactly ends_at + grace
     outcomes = await run_sweep(frozen)
-    assert ("conversation.closes_at", "expired") in outcomes
-    assert ("appointment.completion", "completed") in outcomes
+    # One step: the chat closed (expired) and the appointment completed.
+    assert outcomes == [("appointment.completion", "completed")]
     a, chat = await load(frozen, appointment.id)
     assert a.status == AppointmentStatus.completed and a.completed_at == deadline
     assert (chat.status, chat.end_reason) == (Status.ended, EndReason.expired)
@@ -256,3 +256,20 @@ async def test_reminders_follow_the_start_and_skip_cancelled(
         await service.do_cancel(tx, cast.admin, second.id, reason="double")
     await remind(_ctx(frozen, jobs[0]))  # cancelled: nothing
     assert len(await jobs_of(frozen, service.EMAIL_JOB)) == 2
+
+
+async def test_completes_also_when_the_expiry_deadline_closed_the_chat_first(
+    frozen: Runtime, clock: FrozenClock
+) -> None:
+    """Another node's sweep may run the plain expiry first: the completion still follows."""
+    cast = await make_cast(frozen)
+    appointment = await record(frozen, cast, at(hours=1))
+    clock.advance(hours=8)
+    async with frozen.uow() as tx:
+        from parlour.conversations.service import do_close_expired
+
+        assert await do_close_expired(tx, appointment.conversation_id, appointment.tenant_id)
+    assert await run_sweep(frozen) == [("appointment.completion", "completed")]
+    a, chat = await load(frozen, appointment.id)
+    assert (a.status, chat.end_reason) == (AppointmentStatus.completed, EndReason.expired)
+    assert len(await ended_messages(frozen, chat.id)) == 1
