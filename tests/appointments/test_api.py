@@ -295,3 +295,37 @@ async def test_availability_and_slots_who_may_not(client: httpx.AsyncClient, wor
     assert (
         await client.get("/api/v1/experts", headers=world.headers["foreign_customer"])
     ).json() == {"experts": []}
+
+
+async def test_bad_availability_is_400_and_changes_nothing(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    url = f"/api/v1/experts/{world.agent.user_id}/availability"
+    headers = world.headers["agent"]
+    assert (await client.put(url, json=ALL_DAY, headers=headers)).status_code == 200
+    bad = [
+        {"timezone": "UTC", "weekly": [{"weekday": 0, "start": "17:00", "end": "09:00"}]},
+        {
+            "timezone": "UTC",
+            "exceptions": [{"kind": "off", "date_from": "2026-03-05", "date_to": "2026-03-04"}],
+        },
+        {
+            "timezone": "UTC",
+            "exceptions": [{"kind": "extra", "date_from": "2026-03-05", "date_to": "2026-03-05"}],
+        },
+        {
+            "timezone": "UTC",
+            "exceptions": [
+                {
+                    "kind": "off",
+                    "date_from": "2026-03-05",
+                    "date_to": "2026-03-05",
+                    "start": "10:00",
+                }
+            ],
+        },
+    ]
+    for body in bad:
+        assert_error(await client.put(url, json=body, headers=headers), 400, "invalid_availability")
+    kept = (await client.get(url, headers=headers)).json()
+    assert kept["timezone"] == "UTC" and len(kept["weekly"]) == 7
