@@ -11,6 +11,10 @@ from fastapi.responses import JSONResponse
 from parlour import __version__
 from parlour.attachments.routes import router as attachments_router
 from parlour.attachments.routes import upload_limit
+
+# appointments: REST for appointments, availability and slots
+from parlour.appointments.routes import experts_router as appointment_experts_router
+from parlour.appointments.routes import router as appointments_router
 from parlour.auth.routes import me_router
 from parlour.auth.routes import router as auth_router
 from parlour.auth.users_routes import api_keys_router
@@ -87,6 +91,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     # attachments: uploads and files, canned responses
     api.include_router(attachments_router)
     api.include_router(canned_router)
+    # appointments
+    api.include_router(appointments_router)
+    api.include_router(appointment_experts_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
+from parlour.appointments import service as appointments  # appointments
+from parlour.appointments.schemas import AvailabilityIn  # appointments
 from parlour.auth.principal import Principal
 from parlour.auth.service import do_create_user, do_ensure_default_tenant, principal_for
 from parlour.conversations import service as conversations
@@ -87,7 +91,33 @@ async def load_demo(runtime: Runtime, *, if_empty: bool = False) -> bool:
             max_chars,
         )
         await conversations.do_end(tx, agent, ended.id, reason=None)
+
+        # appointments: Alex publishes weekday hours; Casey has one booked for tomorrow.
+        await _demo_appointments(tx, principal_for(users[Role.admin]), agent, customer)
     return True
+
+
+async def _demo_appointments(
+    tx: UnitOfWork, admin: Principal, expert: Principal, customer: Principal
+) -> None:
+    assert expert.user_id is not None and customer.user_id is not None
+    hours = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
+    await appointments.do_set_availability(
+        tx,
+        expert,
+        expert.user_id,
+        AvailabilityIn.model_validate({"timezone": "Europe/London", "weekly": hours}),
+    )
+    start = (tx.now + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    await appointments.do_create_appointment(
+        tx,
+        admin,
+        customer_id=customer.user_id,
+        expert_id=expert.user_id,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=30),
+        note="Bring the bike for a brake check.",
+    )
 
 
 async def demo_accounts_present(runtime: Runtime) -> bool:

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+# appointments: its job handlers (registered on import) and its completion deadline
+from parlour.appointments import deadline as appointment_deadline
+from parlour.appointments import jobs as appointment_jobs  # noqa: F401
 from parlour.auth import passwords
 from parlour.config import Settings
 from parlour.conversations.read_writer import ReadWriter
@@ -79,6 +82,9 @@ class Runtime:
         self.job_worker = JobWorker(self)
         self.job_queue = JobQueue(self.jobs, on_commit=self.job_worker.wake)
         self.deadlines = DeadlineRegistry()
+        # appointments: before the expiry, so a pass closes an appointment's chat and
+        # completes it in one step (the expiry would otherwise close the chat first).
+        appointment_deadline.register(self.deadlines)
         conversation_expiry.register(self.deadlines)
         # routing: drain the queue after the events that free capacity; the sweep's safety net
         self.router = Router(self.uow)

@@ -54,6 +54,17 @@ ELSEWHERE = {
     ): "tests/attachments/test_access_and_sending.py",
     # video: only the call's two parties; needs a `video` conversation the matrix does not make.
     ("GET", "/api/v1/conversations/{conversation_id}/call"): "tests/calls/test_call_api.py",
+    # appointments: who-may-not for every appointment endpoint
+    ("POST", "/api/v1/appointments"): "tests/appointments/test_api.py",
+    ("POST", "/api/v1/appointments/book"): "tests/appointments/test_api.py",
+    ("GET", "/api/v1/appointments"): "tests/appointments/test_api.py",
+    ("GET", "/api/v1/appointments/{appointment_id}"): "tests/appointments/test_api.py",
+    ("PATCH", "/api/v1/appointments/{appointment_id}"): "tests/appointments/test_api.py",
+    ("POST", "/api/v1/appointments/{appointment_id}/cancel"): "tests/appointments/test_api.py",
+    ("GET", "/api/v1/experts"): "tests/appointments/test_api.py",
+    ("GET", "/api/v1/experts/{expert_id}/availability"): "tests/appointments/test_api.py",
+    ("PUT", "/api/v1/experts/{expert_id}/availability"): "tests/appointments/test_api.py",
+    ("GET", "/api/v1/experts/{expert_id}/slots"): "tests/appointments/test_api.py",
 }
 
 Body = Callable[["Cell"], Any]

@@ -43,6 +43,9 @@ async def test_admin_reads_the_defaults(client: httpx.AsyncClient, world: World)
         "call_kinds": ["video"],  # video
         # attachments
         "private_read_receipts": False,
+        # appointments
+        "appointment_grace_hours": 6,
+        "appointment_reminder_minutes": 15,
     }
 
 

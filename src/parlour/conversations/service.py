@@ -837,3 +837,48 @@ def _emit_left(tx: UnitOfWork, conversation: Conversation, user_id: str, reason:
             {"conversation_id": conversation.id, "user_id": user_id, "reason": reason},
         )
     )
+
+
+# appointments: what the appointments domain does to its appointment's conversation. The
+# caller acts for the business (its own access checks passed); each locks the row first.
+
+
+async def do_set_closes_at(
+    tx: UnitOfWork, conversation_id: str, tenant_id: str, closes_at: datetime
+) -> None:
+    """Move an open conversation's deadline (earlier or later; a past one closes at the next
+    sweep). An ended conversation is refused with `conversation_ended`."""
+    conversation = await repository.lock(tx.session, conversation_id, tenant_id)
+    if conversation is None:
+        raise conversation_not_found()
+    if conversation.status == Status.ended:
+        raise ConversationEnded()
+    conversation.closes_at = closes_at
+    await _announce(tx, conversation)
+
+
+async def do_post_notice(
+    tx: UnitOfWork, conversation_id: str, tenant_id: str, *, body: str, meta: dict[str, object]
+) -> bool:
+    """Append a system message to an open conversation; False (nothing posted) if it ended."""
+    conversation = await repository.lock(tx.session, conversation_id, tenant_id)
+    if conversation is None:
+        raise conversation_not_found()
+    if conversation.status == Status.ended:
+        return False
+    await do_append_system_message(tx, conversation, body=body, meta=dict(meta))
+    return True
+
+
+async def do_end_by_system(
+    tx: UnitOfWork, conversation_id: str, tenant_id: str, *, reason: str
+) -> bool:
+    """End the conversation as the tenant's system actor with `reason`; False if it had
+    already ended."""
+    conversation = await repository.lock(tx.session, conversation_id, tenant_id)
+    if conversation is None:
+        raise conversation_not_found()
+    if conversation.status == Status.ended:
+        return False
+    await _end(tx, Principal.system_actor(tenant_id), conversation, reason)
+    return True

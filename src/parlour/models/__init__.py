@@ -3,6 +3,9 @@
 # attachments: files in conversations, canned responses
 from parlour.models.attachment import Attachment
 from parlour.models.canned import CannedResponse
+
+# appointments: appointments and experts' availability
+from parlour.models.appointment import Appointment, Availability
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.job import Job
 from parlour.models.message import Message
@@ -17,6 +20,8 @@ __all__ = [
     "ApiKey",
     "Attachment",
     "CannedResponse",
+    "Appointment",
+    "Availability",
     "Conversation",
     "Job",
     "Message",

@@ -15,7 +15,14 @@ import logging
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +35,15 @@ Label = Annotated[
         strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$"
     ),
 ]
+
+
+# appointments: a whole number; JSON Schema counts 3.0 as an integer (and JavaScript may send
+# one), so it is accepted as 3 while 3.5 stays wrong.
+def _integral(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_integral)]
 
 
 class TenantSettings(BaseModel):
@@ -76,6 +92,21 @@ class TenantSettings(BaseModel):
         default=False,
         description="Agents read without the customer seeing it: an agent's read pointer is "
         "kept but shown to the customer only up to the agent's own last message.",
+    )
+
+    # appointments: how long an appointment's chat stays open after it ends, and reminders.
+    appointment_grace_hours: WholeNumber = Field(
+        default=6,
+        ge=0,
+        le=168,
+        description="Hours an appointment's chat stays open after the appointment ends.",
+    )
+    appointment_reminder_minutes: WholeNumber = Field(
+        default=15,
+        ge=0,
+        le=1440,
+        description="Minutes before an appointment starts that both people are reminded "
+        "(0: no reminder).",
     )
 
     @classmethod

@@ -27,6 +27,9 @@ from parlour.models.user import Role
 from parlour.runtime import Runtime
 from parlour.web.api_docs import install_api_docs
 from parlour.web.call_page import router as call_router  # video
+
+# appointments: the appointments page
+from parlour.web.appointments_page import router as appointments_router
 from parlour.web.demo_hint import demo_logins
 from parlour.web.navigation import home_for, login_redirect, page_principal, safe_next
 from parlour.web.render import STATIC, StaticAssets, build_templates, render
@@ -47,6 +50,7 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(settings_router)
     app.include_router(call_router)  # video
+    app.include_router(appointments_router)  # appointments
 
 
 def _me(principal: Principal) -> dict[str, Any]:

@@ -185,7 +185,10 @@ export class ChatRoom {
   #renderBanner() {
     const c = this.conversation;
     if (c.status === "ended") {
-      const why = endedText(c, { me: this.me.id, staffLabel: this.staffLabel, names: this.names });
+      const why =
+        c.end_reason === "cancelled" && this.cancelNote
+          ? this.cancelNote
+          : endedText(c, { me: this.me.id, staffLabel: this.staffLabel, names: this.names });
       this.#showBanner(`This conversation has ended. ${why}`, "ended");
     } else if (this.viewer.mode === "observer") {
       this.#showBanner("You are observing. This conversation is read-only.", "observing");
@@ -226,6 +229,8 @@ export class ChatRoom {
     for (const m of messages) {
       if (this.messages.has(m.seq)) continue;
       this.messages.set(m.seq, m);
+      // appointments: a cancelled appointment's chat names who cancelled and why.
+      if (m.meta && m.meta.event === "appointment_cancelled") this.cancelNote = m.body;
       const li = this.#renderMessage(m);
       this.items.set(m.seq, li);
       this.#place(li, m.seq);

@@ -1,0 +1,1 @@
+"""Appointments: booked chats, experts' availability, free slots and reminders."""
