@@ -9,12 +9,12 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
 from parlour import __version__
-from parlour.attachments.routes import router as attachments_router
-from parlour.attachments.routes import upload_limit
 
 # appointments: REST for appointments, availability and slots
 from parlour.appointments.routes import experts_router as appointment_experts_router
 from parlour.appointments.routes import router as appointments_router
+from parlour.attachments.routes import router as attachments_router
+from parlour.attachments.routes import upload_limit
 from parlour.auth.routes import me_router
 from parlour.auth.routes import router as auth_router
 from parlour.auth.users_routes import api_keys_router

@@ -1,11 +1,10 @@
 """Every table, one module per aggregate. Importing this package registers them all."""
 
 # attachments: files in conversations, canned responses
-from parlour.models.attachment import Attachment
-from parlour.models.canned import CannedResponse
-
 # appointments: appointments and experts' availability
 from parlour.models.appointment import Appointment, Availability
+from parlour.models.attachment import Attachment
+from parlour.models.canned import CannedResponse
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.job import Job
 from parlour.models.message import Message
@@ -18,10 +17,10 @@ from parlour.models.user import ApiKey, User
 __all__ = [
     "AgentRouting",  # routing
     "ApiKey",
-    "Attachment",
-    "CannedResponse",
     "Appointment",
+    "Attachment",
     "Availability",
+    "CannedResponse",
     "Conversation",
     "Job",
     "Message",

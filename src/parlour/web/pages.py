@@ -26,10 +26,10 @@ from parlour.models.conversation import Status
 from parlour.models.user import Role
 from parlour.runtime import Runtime
 from parlour.web.api_docs import install_api_docs
-from parlour.web.call_page import router as call_router  # video
 
 # appointments: the appointments page
 from parlour.web.appointments_page import router as appointments_router
+from parlour.web.call_page import router as call_router  # video
 from parlour.web.demo_hint import demo_logins
 from parlour.web.navigation import home_for, login_redirect, page_principal, safe_next
 from parlour.web.render import STATIC, StaticAssets, build_templates, render
