@@ -40,6 +40,9 @@ async def test_admin_reads_the_defaults(client: httpx.AsyncClient, world: World)
         "customer_conversation_kinds": ["support"],
         "announce_observers": True,
         "staff_label": "expert",
+        # routing
+        "routed_kinds": ["support", "consultation", "video", "diagnostic"],
+        "default_agent_capacity": 3,
     }
 
 

@@ -15,7 +15,14 @@ import logging
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +35,13 @@ Label = Annotated[
         strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$"
     ),
 ]
+
+
+def _integral(value: object) -> object:
+    # routing: JSON Schema counts 3.0 as an integer (and JavaScript may send one); 3.5 stays wrong.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 class TenantSettings(BaseModel):
@@ -57,7 +71,7 @@ class TenantSettings(BaseModel):
         description="Conversation kinds that are routed to available agents while waiting "
         "(others wait for someone to pick them).",
     )
-    default_agent_capacity: int = Field(
+    default_agent_capacity: Annotated[int, BeforeValidator(_integral)] = Field(
         default=3,
         ge=0,
         le=100,
