@@ -22,6 +22,7 @@ from parlour.conversations import service as conversations
 from parlour.core.clock import FrozenClock
 from parlour.core.domain_events import DomainEvent
 from parlour.core.errors import AppError
+from parlour.deadlines import conversation_expiry
 from parlour.deadlines.registry import Due
 from parlour.deadlines.sweep import sweep
 from parlour.runtime import Runtime, build_runtime
@@ -123,8 +124,8 @@ async def test_act_rechecks_under_the_lock(frozen: Runtime, clock: FrozenClock) 
     """A stale `find_due` answer (another node closed it, or the deadline moved) does nothing."""
     admin, customer = await _cast(frozen)
     cid = await open_with_deadline(frozen, admin, customer, later(START, minutes=1))
-    # appointments: other domains register deadlines too; this test is about the expiry one.
-    [deadline] = [d for d in frozen.deadlines if d.name == "conversation.closes_at"]
+    # Other domains register deadlines too (routing's safety net): take the expiry one.
+    [deadline] = [d for d in frozen.deadlines if d.name == conversation_expiry.NAME]
     due = Due(conversation_id=cid, tenant_id=admin.tenant_id)
     async with frozen.uow() as tx:
         assert await deadline.act(tx, due) is None  # not due yet

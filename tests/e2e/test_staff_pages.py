@@ -102,3 +102,32 @@ def test_admin_assigns_observes_read_only_and_ends(world: World) -> None:
     second.get_by_role("button", name="End").click()
     ada.get_by_role("dialog").get_by_role("button", name="End conversation").click()
     expect(second).to_have_count(0)
+
+
+# routing
+def test_availability_switch_routes_new_conversations_live(world: World) -> None:
+    agent = world.user(Role.agent, "Robin Router")
+    customer = world.user(Role.customer, "Wren Waiting")
+    # Room for what earlier tests left waiting in the shared database, and for ours.
+    with world.api(world.user(Role.admin, "Ada Admin")) as http:
+        room = http.patch(f"/api/v1/users/{agent.user_id}", json={"capacity": 100})
+    assert room.status_code == 200
+    robin = world.page(agent, "/agent")
+    switch = robin.get_by_label("Status")
+    expect(switch).to_be_enabled()
+    expect(switch).to_have_value("offline")
+    switch.select_option("online")
+    expect(robin.locator("#availability-load")).to_contain_text("of 100 active")
+    try:
+        with world.api(customer) as http:
+            created = http.post("/api/v1/conversations", json={"subject": "Routed to Robin"})
+        assert created.status_code == 201
+        cid = created.json()["id"]
+        # Assigned at once, and it shows in the inbox live.
+        mine = robin.locator(f'#mine-list [data-conversation-id="{cid}"]')
+        expect(mine).to_contain_text("Wren Waiting")
+    finally:
+        # Offline again (the browser tests share one database): unanswered work goes back.
+        switch.select_option("offline")
+    expect(robin.locator(f'#queue-list [data-conversation-id="{cid}"]')).to_be_visible()
+    expect(robin.locator("#availability-load")).to_have_text("0 of 100 active")

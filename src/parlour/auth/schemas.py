@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import Field
+from annotated_types import Ge, Le
+from pydantic import BeforeValidator, Field
 
 from parlour.core.schemas import InputModel, OutputModel
 
@@ -53,13 +55,20 @@ class PasswordChangeIn(InputModel):
     new_password: str = Field(min_length=1, max_length=1024)
 
 
+def _integral(value: object) -> object:
+    # JSON Schema counts 3.0 as an integer (and JavaScript may send one); 3.5 stays wrong.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class UserUpdateIn(InputModel):
     """What an admin may change about a user: whether they may sign in, and (routing) how many
     active conversations a staff member takes at most. Give at least one."""
 
     is_active: bool | None = None
     # routing: the agent's capacity (maximum active conversations)
-    capacity: int | None = Field(default=None, ge=0, le=100)
+    capacity: Annotated[Annotated[int, Ge(0), Le(100)] | None, BeforeValidator(_integral)] = None
 
 
 class ApiKeyRead(OutputModel):

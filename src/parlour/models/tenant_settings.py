@@ -37,7 +37,7 @@ Label = Annotated[
 ]
 
 
-# appointments: a whole number; JSON Schema counts 3.0 as an integer (and JavaScript may send
+# A whole number: JSON Schema counts 3.0 as an integer (and JavaScript may send
 # one), so it is accepted as 3 while 3.5 stays wrong.
 def _integral(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
@@ -73,7 +73,7 @@ class TenantSettings(BaseModel):
         description="Conversation kinds that are routed to available agents while waiting "
         "(others wait for someone to pick them).",
     )
-    default_agent_capacity: int = Field(
+    default_agent_capacity: WholeNumber = Field(
         default=3,
         ge=0,
         le=100,

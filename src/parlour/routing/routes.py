@@ -28,7 +28,7 @@ async def get_availability(principal: PrincipalDep, runtime: RuntimeDep) -> Avai
 @router.put(
     "/me/availability",
     response_model=AvailabilityRead,
-    responses=error_responses(401, 403, 413, 422),
+    responses=error_responses(400, 401, 403, 413, 422),
 )
 async def set_availability(
     body: AvailabilityIn, principal: PrincipalDep, runtime: RuntimeDep

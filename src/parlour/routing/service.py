@@ -131,7 +131,13 @@ async def do_pick(tx: UnitOfWork, principal: Principal, conversation_id: str) ->
         # Customers, keys and the system actor: the join's own refusals (404 or 403).
         return await conversations.do_join(tx, principal, conversation_id, only_waiting=True)
     system = Principal.system_actor(principal.tenant_id)
-    await conversations.get_conversation(tx, system, conversation_id)  # 404 before any write
+    view = await conversations.get_conversation(tx, system, conversation_id)  # 404 first
+    if any(
+        p.user_id == principal.user_id and p.role == "agent" and p.left_at is None
+        for p in view.participants
+    ):
+        # Already theirs: the join changes nothing (and counts against no capacity).
+        return await conversations.do_join(tx, principal, conversation_id, only_waiting=True)
     row = await _locked_row(tx, principal.user_id, principal.tenant_id)
     settings = await _settings(tx, principal.tenant_id)
     capacity = _capacity(row.capacity, settings)
