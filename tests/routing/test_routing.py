@@ -216,3 +216,28 @@ async def test_inactive_agent_is_not_routed(runtime: Runtime) -> None:
     await deactivate(runtime, a.user_id)
     cid = await create_one(runtime, customer)
     assert (await state(runtime)).waiting() == [cid]
+
+
+async def test_unrouted_conversations_are_neither_load_nor_returned(runtime: Runtime) -> None:
+    """An expert's appointment chat (joined at booking, open for days) does not fill their
+    capacity, and going offline does not hand it back to a queue it never came from."""
+    from parlour.conversations import service as conversations
+
+    customer, (agent,), admin = await _cast(runtime, agents=1)
+    await set_capacity(runtime, admin, agent, 1)
+    async with runtime.uow() as tx:
+        booked = await conversations.do_create_conversation(
+            tx, admin, kind="appointment", customer_id=customer.user_id, subject="Booked"
+        )
+        await conversations.do_join(tx, agent, booked.id)
+    await set_status(runtime, agent, "online")
+    support = await create_one(runtime, customer)
+    s = await state(runtime)
+    assert support in s.active()  # the appointment chat took no slot
+
+    returned = await set_status(runtime, agent, "offline")
+    assert returned == [support]
+    async with runtime.uow(write=False) as tx:
+        view = await conversations.get_conversation(tx, customer, booked.id)
+    assert view.status == "active"
+    assert any(p.user_id == agent.user_id and p.left_at is None for p in view.participants)

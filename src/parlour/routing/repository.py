@@ -48,8 +48,10 @@ async def get(session: AsyncSession, user_id: str) -> AgentRouting | None:
     return await session.get(AgentRouting, user_id)
 
 
-def _current_agent_of_open() -> Select[str, str]:
-    # A participant row that makes its user the current agent of a conversation not ended.
+def _current_agent_of_open(kinds: Sequence[str]) -> Select[str, str]:
+    # A participant row that makes its user the current agent of a routed conversation not
+    # ended. Only routed kinds count: an expert's appointment chats (joined at booking, open
+    # for days) are neither load nor work to hand back.
     return (
         select(Participant.user_id, Participant.conversation_id)
         .join(Conversation, Conversation.id == Participant.conversation_id)
@@ -57,14 +59,17 @@ def _current_agent_of_open() -> Select[str, str]:
             Participant.role == ParticipantRole.agent,
             Participant.left_at.is_(None),
             Conversation.status != Status.ended,
+            Conversation.kind.in_(list(kinds)),
         )
     )
 
 
-async def active_count(session: AsyncSession, user_id: str, *, excluding: str | None = None) -> int:
+async def active_count(
+    session: AsyncSession, user_id: str, kinds: Sequence[str], *, excluding: str | None = None
+) -> int:
     """How many open conversations the user is the current agent of (a new statement: on
     PostgreSQL it sees everything committed before it, so after the row lock it is exact)."""
-    query = _current_agent_of_open().where(Participant.user_id == user_id)
+    query = _current_agent_of_open(kinds).where(Participant.user_id == user_id)
     if excluding is not None:
         query = query.where(Participant.conversation_id != excluding)
     return int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
@@ -78,9 +83,9 @@ class Load:
     active: int
 
 
-async def online_loads(session: AsyncSession, tenant_id: str) -> list[Load]:
+async def online_loads(session: AsyncSession, tenant_id: str, kinds: Sequence[str]) -> list[Load]:
     """Every online, active staff member of the tenant with their current load."""
-    current = _current_agent_of_open().subquery()
+    current = _current_agent_of_open(kinds).subquery()
     counts = (
         select(current.c.user_id, func.count().label("n")).group_by(current.c.user_id).subquery()
     )
@@ -133,10 +138,12 @@ async def oldest_waiting(
     return list(rows)
 
 
-async def unanswered(session: AsyncSession, tenant_id: str, user_id: str) -> list[str]:
-    """Open conversations the user is the current agent of and has not written in yet."""
+async def unanswered(
+    session: AsyncSession, tenant_id: str, user_id: str, kinds: Sequence[str]
+) -> list[str]:
+    """Open routed conversations the user is the current agent of and has not written in yet."""
     query = (
-        _current_agent_of_open()
+        _current_agent_of_open(kinds)
         .where(Participant.user_id == user_id, Participant.tenant_id == tenant_id)
         .where(
             ~exists().where(

@@ -64,7 +64,9 @@ async def _read(
         status=Availability(row.status) if row else Availability.offline,
         status_changed_at=row.status_changed_at if row else None,
         capacity=_capacity(row.capacity if row else None, settings),
-        active_conversations=await repository.active_count(tx.session, user_id),
+        active_conversations=await repository.active_count(
+            tx.session, user_id, settings.routed_kinds
+        ),
     )
 
 
@@ -94,14 +96,18 @@ async def do_set_availability(
         row.status = status
         row.status_changed_at = tx.now
     returned: list[str] = []
+    settings = await _settings(tx, tenant_id)
     if status == Availability.offline:
         # Under the agent's lock: no routing can hand them another one meanwhile.
-        for conversation_id in await repository.unanswered(tx.session, tenant_id, user_id):
+        unanswered = await repository.unanswered(
+            tx.session, tenant_id, user_id, settings.routed_kinds
+        )
+        for conversation_id in unanswered:
             if await conversations.do_return_to_queue(tx, conversation_id, tenant_id, user_id):
                 returned.append(conversation_id)
     if status == Availability.online or returned:
         tx.emit_domain(DomainEvent(MAY_ROUTE, tenant_id, {"user_id": user_id}))
-    read = await _read(tx, row, user_id, await _settings(tx, tenant_id))
+    read = await _read(tx, row, user_id, settings)
     read.returned_to_queue = returned
     return read
 
@@ -141,7 +147,9 @@ async def do_pick(tx: UnitOfWork, principal: Principal, conversation_id: str) ->
     row = await _locked_row(tx, principal.user_id, principal.tenant_id)
     settings = await _settings(tx, principal.tenant_id)
     capacity = _capacity(row.capacity, settings)
-    busy = await repository.active_count(tx.session, principal.user_id, excluding=conversation_id)
+    busy = await repository.active_count(
+        tx.session, principal.user_id, settings.routed_kinds, excluding=conversation_id
+    )
     if busy >= capacity:
         raise Conflict(
             f"You already have {busy} active conversations (your capacity is {capacity}).",
@@ -205,7 +213,9 @@ async def next_assignment(tx: UnitOfWork, tenant_id: str) -> Plan | None:
     """The assignment to try next, read without locks: the oldest waiting routed conversation
     and the best free agent; None when either is missing."""
     settings = await _settings(tx, tenant_id)
-    best = _best(await repository.online_loads(tx.session, tenant_id), settings)
+    best = _best(
+        await repository.online_loads(tx.session, tenant_id, settings.routed_kinds), settings
+    )
     if best is None:
         return None
     waiting = await repository.oldest_waiting(tx.session, tenant_id, settings.routed_kinds, limit=1)
@@ -220,7 +230,8 @@ async def do_route(tx: UnitOfWork, tenant_id: str, plan: Plan) -> bool:
     if row is None or row.status != Availability.online:
         return False
     settings = await _settings(tx, tenant_id)
-    if await repository.active_count(tx.session, plan.user_id) >= _capacity(row.capacity, settings):
+    busy = await repository.active_count(tx.session, plan.user_id, settings.routed_kinds)
+    if busy >= _capacity(row.capacity, settings):
         return False
     if not await conversations.do_assign_routed(tx, plan.conversation_id, tenant_id, plan.user_id):
         return False
@@ -231,7 +242,9 @@ async def do_route(tx: UnitOfWork, tenant_id: str, plan: Plan) -> bool:
 async def do_route_conversation(tx: UnitOfWork, tenant_id: str, conversation_id: str) -> str | None:
     """Route one conversation now if an agent is free (the safety net); who got it, or None."""
     settings = await _settings(tx, tenant_id)
-    best = _best(await repository.online_loads(tx.session, tenant_id), settings)
+    best = _best(
+        await repository.online_loads(tx.session, tenant_id, settings.routed_kinds), settings
+    )
     if best is None:
         return None
     plan = Plan(conversation_id, best.user_id)
@@ -244,7 +257,7 @@ async def find_routable(tx: UnitOfWork, *, limit: int) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for tenant_id in await repository.tenants_with_online_agents(tx.session, limit=limit):
         settings = await _settings(tx, tenant_id)
-        loads = await repository.online_loads(tx.session, tenant_id)
+        loads = await repository.online_loads(tx.session, tenant_id, settings.routed_kinds)
         room = sum(max(0, _capacity(x.capacity, settings) - x.active) for x in loads)
         room = min(room, limit - len(found))
         waiting = await repository.oldest_waiting(
