@@ -8,10 +8,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from parlour.auth.principal import Principal
+from parlour.config import Settings
 from parlour.core.errors import AppError
 from parlour.core.uow import UnitOfWork
 from parlour.routing import service as routing
-from parlour.runtime import Runtime
+from parlour.runtime import Runtime, build_runtime
 from tests.api.support import make_member
 from tests.factories import make_tenant
 from tests.routing.support import create_one, force_online, set_status, state
@@ -139,3 +140,27 @@ async def test_going_offline_while_the_router_assigns(runtime: Runtime) -> None:
         assert s.agents.get(cid) is None and cid in s.waiting()
     await set_status(runtime, a, "online")
     assert not (await state(runtime)).waiting()
+
+
+async def test_two_nodes_drain_one_queue_at_once(runtime: Runtime, settings: Settings) -> None:
+    """Two nodes (own engines and pools, no shared in-process lock) drain the same queue at
+    the same time: only the row locks keep them apart. Every slot is filled once, in arrival
+    order, nobody over capacity."""
+    quiet = settings.model_copy(update={"sweep_interval_seconds": 0, "job_worker": False})
+    other_node = build_runtime(quiet)
+    await other_node.start()
+    try:
+        customer, a, b, _ = await _cast(runtime)
+        assert a.user_id is not None and b.user_id is not None
+        ids = [await create_one(runtime, customer) for _ in range(12)]
+        await force_online(runtime, a, capacity=3)
+        await force_online(runtime, b, capacity=2)
+        counts = await asyncio.gather(
+            runtime.router.drain(a.tenant_id), other_node.router.drain(a.tenant_id)
+        )
+        assert sum(counts) == 5, counts
+        s = await state(runtime)
+        s.check({a.user_id: 3, b.user_id: 2})
+        assert s.active() == ids[:5]
+    finally:
+        await other_node.stop()
