@@ -25,6 +25,7 @@ from parlour.deadlines.routes import router as cron_router
 from parlour.deps import credential_from
 from parlour.jobs.routes import router as jobs_router
 from parlour.messages.routes import router as messages_router
+from parlour.payments.routes import router as payments_router  # payments
 from parlour.realtime.gateway import router as realtime_router
 from parlour.runtime import Runtime, build_runtime
 from parlour.tenants.routes import router as tenant_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(tenant_router)
     api.include_router(jobs_router)
     api.include_router(cron_router)
+    api.include_router(payments_router)  # payments
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])

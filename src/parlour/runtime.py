@@ -25,6 +25,7 @@ from parlour.jobs.registry import JobRegistry
 from parlour.jobs.registry import handlers as job_handlers
 from parlour.jobs.worker import JobWorker
 from parlour.messages.writer import MessageWriter
+from parlour.payments import no_expert  # payments: its deadline; its job registers
 from parlour.realtime.broker import Broker, InProcessBroker
 
 # How long stopping waits for a sweep pass in progress before cancelling it.
@@ -77,6 +78,7 @@ class Runtime:
         self.job_queue = JobQueue(self.jobs, on_commit=self.job_worker.wake)
         self.deadlines = DeadlineRegistry()
         conversation_expiry.register(self.deadlines)
+        no_expert.register(self.deadlines)  # payments
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""

@@ -3,6 +3,9 @@
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.job import Job
 from parlour.models.message import Message
+
+# payments: plans, orders, handled Stripe events
+from parlour.models.payment import Order, Plan, StripeEvent
 from parlour.models.revoked_token import RevokedToken
 from parlour.models.tenant import Tenant
 from parlour.models.tenant_secret import TenantSecret
@@ -13,8 +16,11 @@ __all__ = [
     "Conversation",
     "Job",
     "Message",
+    "Order",
     "Participant",
+    "Plan",
     "RevokedToken",
+    "StripeEvent",
     "Tenant",
     "TenantSecret",
     "User",
