@@ -91,7 +91,7 @@ def start_fake_stripe() -> tuple[FakeStripe, ThreadingHTTPServer]:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode()
             form = dict(parse_qsl(raw, keep_blank_values=True))

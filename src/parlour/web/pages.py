@@ -28,6 +28,7 @@ from parlour.runtime import Runtime
 from parlour.web.api_docs import install_api_docs
 from parlour.web.demo_hint import demo_logins
 from parlour.web.navigation import home_for, login_redirect, page_principal, safe_next
+from parlour.web.payments_pages import router as payments_pages_router  # payments
 from parlour.web.render import STATIC, StaticAssets, build_templates, render
 from parlour.web.settings_page import router as settings_router
 
@@ -45,6 +46,7 @@ def install_pages(app: FastAPI) -> None:
     app.mount("/static", StaticAssets(directory=STATIC), name="static")
     app.include_router(router)
     app.include_router(settings_router)
+    app.include_router(payments_pages_router)  # payments
 
 
 def _me(principal: Principal) -> dict[str, Any]:
