@@ -25,7 +25,7 @@ from parlour.jobs.registry import JobRegistry
 from parlour.jobs.registry import handlers as job_handlers
 from parlour.jobs.worker import JobWorker
 from parlour.messages.writer import MessageWriter
-from parlour.payments import no_expert  # payments: its deadline; its job registers
+from parlour.payments import no_expert, refund_job  # payments: its deadline and its job
 from parlour.realtime.broker import Broker, InProcessBroker
 
 # How long stopping waits for a sweep pass in progress before cancelling it.
@@ -79,6 +79,7 @@ class Runtime:
         self.deadlines = DeadlineRegistry()
         conversation_expiry.register(self.deadlines)
         no_expert.register(self.deadlines)  # payments
+        refund_job.register_with(self.jobs)  # payments
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""

@@ -8,7 +8,7 @@ import hashlib
 
 import stripe
 
-from parlour.jobs import Backoff, JobContext, PermanentFailure, register
+from parlour.jobs import Backoff, JobContext, JobRegistry, PermanentFailure
 from parlour.models.payment import Provider
 from parlour.payments import provider
 from parlour.payments import service as payments
@@ -53,10 +53,12 @@ async def refund(ctx: JobContext) -> None:
         await payments.do_record_refund(tx, tenant_id, order_id, refund_id)
 
 
-register(
-    payments.REFUND_JOB,
-    refund,
-    max_attempts=8,
-    backoff=Backoff(base_seconds=30, max_seconds=3600),
-    timeout_seconds=60,
-)
+def register_with(registry: JobRegistry) -> None:
+    """Run refunds on this node (the runtime registers it on its own registry)."""
+    registry.register(
+        payments.REFUND_JOB,
+        refund,
+        max_attempts=8,
+        backoff=Backoff(base_seconds=30, max_seconds=3600),
+        timeout_seconds=60,
+    )
