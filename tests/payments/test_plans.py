@@ -28,11 +28,9 @@ async def test_every_tenant_starts_with_the_default_plans(
     offline_http: httpx.AsyncClient, cast: dict
 ) -> None:
     plans = (await offline_http.get("/api/v1/plans")).json()
-    assert [
-        (p["code"], p["name"], p["kind"], p["price_amount"], p["currency"])
-        + (p["time_limit_minutes"], p["after_payment"])
-        for p in plans
-    ] == [
+    fields = ("code", "name", "kind", "price_amount", "currency")
+    limits = ("time_limit_minutes", "after_payment")
+    assert [tuple(p[f] for f in (*fields, *limits)) for p in plans] == [
         ("chat10", "Quick Chat", "consultation", 999, "USD", 10, "chat"),
         ("video15", "Live Video", "video", 2999, "USD", 15, "call"),
         ("diagnostic", "Diagnostic Session", "diagnostic", 4999, "USD", None, "thank_you"),
