@@ -40,6 +40,7 @@ async def test_admin_reads_the_defaults(client: httpx.AsyncClient, world: World)
         "customer_conversation_kinds": ["support"],
         "announce_observers": True,
         "staff_label": "expert",
+        "no_expert_refund_minutes": 15,  # payments
     }
 
 

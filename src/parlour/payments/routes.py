@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials
 from starlette.responses import RedirectResponse
 
 from parlour.auth import service as auth
@@ -15,6 +16,9 @@ from parlour.core.errors import BadRequest, NotFound, Unauthorized
 from parlour.core.http import error_responses
 from parlour.core.proxies import client_ip
 from parlour.deps import (
+    API_KEY,
+    BEARER,
+    COOKIE,
     ConversationIdPath,
     PrincipalDep,
     RuntimeDep,
@@ -62,6 +66,30 @@ async def optional_principal(request: Request, runtime: Runtime) -> Principal | 
         return None
 
 
+async def _caller_if_any(
+    request: Request,
+    runtime: RuntimeDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+    _api_key: Annotated[str | None, Security(API_KEY)],
+    _cookie: Annotated[str | None, Security(COOKIE)],
+) -> Principal | None:
+    """`optional_principal`, with the ways to authenticate documented."""
+    return await optional_principal(request, runtime)
+
+
+OptionalPrincipalDep = Annotated[Principal | None, Depends(_caller_if_any)]
+
+# Stripe signs each delivery; documented as the scheme that guards the webhook.
+STRIPE_SIGNATURE = APIKeyHeader(
+    name="Stripe-Signature",
+    scheme_name="stripeSignature",
+    description="Stripe's signature of the delivery (`t=...,v1=...`), verified with the "
+    "tenant's webhook secret.",
+    auto_error=False,
+)
+StripeSignature = Annotated[str | None, Security(STRIPE_SIGNATURE)]
+
+
 async def tenant_id_for(runtime: Runtime, principal: Principal | None, slug: str | None) -> str:
     if principal is not None:
         return principal.tenant_id
@@ -89,8 +117,9 @@ async def list_plans(
     tenant: SlugQuery = None,
     all: bool = False,
 ) -> list[PlanRead]:
-    """The active plans, cheapest first by sort order (anyone: visitors name the tenant with
-    `tenant`, signed-in callers get their own). `all=true`: inactive ones too (admins)."""
+    """The active plans in their sort order (anyone: visitors name the tenant with `tenant`,
+    signed-in callers get their own). `all=true`: inactive ones too (admins, with their
+    token or cookie)."""
     principal = await optional_principal(request, runtime)
     tenant_id = await tenant_id_for(runtime, principal, tenant)
     await ensure_plans(runtime, tenant_id)
@@ -102,7 +131,7 @@ async def list_plans(
     "/plans",
     response_model=PlanRead,
     status_code=201,
-    responses=error_responses(401, 403, 409, 413, 422),
+    responses=error_responses(400, 401, 403, 409, 413, 422),
 )
 async def create_plan(body: PlanCreate, principal: PrincipalDep, runtime: RuntimeDep) -> PlanRead:
     """Add a plan (admins); 409 `plan_exists` for a code in use."""
@@ -114,7 +143,7 @@ async def create_plan(body: PlanCreate, principal: PrincipalDep, runtime: Runtim
 @router.patch(
     "/plans/{plan_id}",
     response_model=PlanRead,
-    responses=error_responses(401, 403, 404, 413, 422),
+    responses=error_responses(400, 401, 403, 404, 413, 422),
 )
 async def update_plan(
     plan_id: IdPath, body: PlanUpdate, principal: PrincipalDep, runtime: RuntimeDep
@@ -225,6 +254,7 @@ def checkout_redirect(runtime: Runtime, url: str, guest: User | None) -> Redirec
 async def checkout(
     request: Request,
     runtime: RuntimeDep,
+    principal: OptionalPrincipalDep,
     plan: PlanQuery = None,
     extend: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")] = None,
     email: EmailQuery = None,
@@ -233,7 +263,6 @@ async def checkout(
     """Buy a plan (`plan=chat10`), or more minutes of your running session (`extend=<id>`):
     a signed-in customer, or a visitor who gives `email` (and becomes a signed-in guest).
     Answers 303 to the checkout page."""
-    principal = await optional_principal(request, runtime)
     url, guest = await begin_checkout(
         runtime, request, principal, plan=plan, extend=extend, email=email, tenant=tenant
     )
@@ -356,12 +385,14 @@ async def _webhook(request: Request, runtime: Runtime, tenant_slug: str | None) 
 
 WEBHOOK_DOC = dict(
     response_model=dict[str, str],
-    responses=error_responses(400, 404, 413),
+    responses=error_responses(400, 404, 413, 422),
 )
 
 
 @router.post("/webhooks/stripe", **WEBHOOK_DOC)  # type: ignore[arg-type]
-async def stripe_webhook(request: Request, runtime: RuntimeDep) -> dict[str, str]:
+async def stripe_webhook(
+    request: Request, runtime: RuntimeDep, _signature: StripeSignature
+) -> dict[str, str]:
     """Stripe's events for the default tenant. The `Stripe-Signature` must verify with the
     tenant's webhook secret and be at most 5 minutes old: otherwise 400 (`signature_missing`,
     `signature_invalid`, `signature_stale`) and nothing changes; 400 `webhook_not_configured`
@@ -376,6 +407,7 @@ async def stripe_webhook_for(
     tenant_slug: Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9][a-z0-9\-]*$")],
     request: Request,
     runtime: RuntimeDep,
+    _signature: StripeSignature,
 ) -> dict[str, str]:
     """Stripe's events for the tenant `tenant_slug` (as for the default tenant; 404
     `tenant_not_found` for an unknown one)."""
@@ -419,7 +451,7 @@ async def order_evidence(
     "/admin/orders/{order_id}/refund",
     response_model=AdminOrderRead,
     status_code=202,
-    responses=error_responses(401, 403, 404, 409, 413, 422),
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def refund_order(
     order_id: IdPath,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from annotated_types import Ge, Le
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from parlour.core.schemas import InputModel, OutputModel
 from parlour.messages.schemas import MessageRead
@@ -17,9 +18,22 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
 PlanName = Annotated[
     str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
+
+
+def _integral(value: object) -> object:
+    # JSON Schema counts 3.0 as an integer (and JavaScript clients may send one); 3.5 stays wrong.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+_INTEGRAL = BeforeValidator(_integral)
 # Stripe's smallest charge is about 0.50 USD; the largest it takes is 99,999,999 minor units.
-Amount = Annotated[int, Field(ge=50, le=99_999_999)]
-Minutes = Annotated[int, Field(ge=1, le=24 * 60)]
+Amount = Annotated[int, Ge(50), Le(99_999_999), _INTEGRAL]
+Minutes = Annotated[int, Ge(1), Le(24 * 60), _INTEGRAL]
+SortOrder = Annotated[int, Ge(0), Le(10_000), _INTEGRAL]
+# Strict input models take the values, not the enum (AfterPayment names the same three).
+Destination = Literal["chat", "call", "thank_you"]
 
 
 class PlanRead(OutputModel):
@@ -46,11 +60,11 @@ class PlanCreate(InputModel):
     price_amount: Amount
     currency: Currency = "USD"
     time_limit_minutes: Minutes | None = None
-    after_payment: AfterPayment = AfterPayment.chat
+    after_payment: Destination = "chat"
     extension_minutes: Minutes | None = None
     extension_price_amount: Amount | None = None
     active: bool = True
-    sort_order: int = Field(default=0, ge=0, le=10_000)
+    sort_order: SortOrder = 0
 
 
 class PlanUpdate(InputModel):
@@ -62,11 +76,11 @@ class PlanUpdate(InputModel):
     price_amount: Amount | None = None
     currency: Currency | None = None
     time_limit_minutes: Minutes | None = None
-    after_payment: AfterPayment | None = None
+    after_payment: Destination | None = None
     extension_minutes: Minutes | None = None
     extension_price_amount: Amount | None = None
     active: bool | None = None
-    sort_order: int | None = Field(default=None, ge=0, le=10_000)
+    sort_order: SortOrder | None = None
 
 
 class OrderRead(OutputModel):

@@ -11,6 +11,8 @@ function price(amount, currency) {
   return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(amount / 100);
 }
 
+const RECHECK_MS = 15000;
+
 async function offer() {
   if (!slot || !data.conversation || data.me.role !== "customer") return;
   let found;
@@ -20,6 +22,10 @@ async function offer() {
     return;
   }
   slot.replaceChildren();
+  // Waiting for an expert: the session runs (and can be extended) once one joins.
+  if (found.reason === "not_running" && data.conversation.status !== "ended") {
+    setTimeout(offer, RECHECK_MS);
+  }
   if (!found.available) return;
   const form = el("form", { attrs: { method: "post", action: "/checkout" } }, [
     el("input", { attrs: { type: "hidden", name: "extend", value: data.conversation.id } }),
@@ -33,5 +39,3 @@ async function offer() {
 }
 
 offer();
-// A session turns active when the expert joins: look again now and then.
-setInterval(offer, 30000);
