@@ -59,3 +59,22 @@ def _eventually_history(world: World, reader: Principal, conversation_id: str) -
         if any(m["body"] == "My brakes squeal" for m in messages) or time.monotonic() > deadline:
             return messages
         time.sleep(0.1)
+
+
+def test_an_admin_changes_a_price_on_the_plans_page(world: World) -> None:
+    admin = world.user(Role.admin, "Ada Admin")
+    page = world.page(admin, "/admin/plans")
+    row = page.locator('tr[data-plan-code="video15"]')
+    row.get_by_label("Price", exact=True).fill("3499")
+    row.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved video15.")).to_be_visible()
+    with world.api(admin) as http:
+        plans = http.get("/api/v1/plans").json()
+    assert {p["code"]: p["price_amount"] for p in plans}["video15"] == 3499
+    visitor = world.page(None, "/plans")
+    expect(visitor.get_by_text("$34.99")).to_be_visible()
+    # The browser tests share one database: put the price back for the others.
+    video15 = next(p for p in plans if p["code"] == "video15")
+    with world.api(admin) as http:
+        restored = http.patch(f"/api/v1/plans/{video15['id']}", json={"price_amount": 2999})
+    assert restored.status_code == 200, restored.text

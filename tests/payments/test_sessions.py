@@ -190,3 +190,27 @@ async def test_orders_list_for_admins_only(
         url, params={"status": "expired"}, headers=auth(offline_rt, cast["admin"])
     )
     assert paid.json() == []
+
+
+async def test_an_extension_paid_after_the_session_ended_is_refunded(
+    offline_rt: Runtime, offline_http: httpx.AsyncClient, cast: dict
+) -> None:
+    await buy(offline_http, offline_rt, cast["customer"])
+    [conversation] = await conversations(offline_rt)
+    async with offline_rt.uow() as tx:
+        await conversations_service.do_join(tx, cast["agent"], conversation.id)
+    headers = auth(offline_rt, cast["customer"])
+    response = await checkout(offline_http, headers, "chat10", extend=conversation.id)
+    sid = response.headers["location"].rsplit("/", 1)[-1]
+    async with offline_rt.uow() as tx:
+        await conversations_service.do_end(tx, cast["agent"], conversation.id, reason=None)
+    await offline_http.post(f"/checkout/test/{sid}", headers={**headers, **ORIGIN})
+
+    async def refunded() -> bool:
+        return (await order_by_session(offline_rt, sid)).status == "refunded"
+
+    await eventually(refunded, what="the extension's refund")
+    assert (await order_by_session(offline_rt, sid)).refund_reason == "extension_unused"
+    # The session's own order is untouched.
+    paid = [o for o in await orders(offline_rt) if o.purpose == "session"]
+    assert [o.status for o in paid] == ["paid"]

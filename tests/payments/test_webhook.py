@@ -186,3 +186,64 @@ async def test_tenant_webhooks_need_the_tenant_and_its_secret(
     assert_error(response, 400, "webhook_not_configured")
     response = await http.post(f"{URL}/nowhere", content=payload, headers=signed(payload))
     assert_error(response, 404, "tenant_not_found")
+
+
+async def test_a_tenant_uses_its_own_webhook_secret(
+    stripe_rt: Runtime, http: httpx.AsyncClient, fake_stripe: FakeStripe
+) -> None:
+    from parlour.tenants import service as tenants
+    from parlour.tenants.schemas import SecretName
+
+    await make_tenant(stripe_rt)
+    await make_tenant(stripe_rt, "elsewhere")
+    admin = await make_member(stripe_rt, "admin", name="Fay", tenant="elsewhere")
+    customer = await make_member(stripe_rt, "customer", name="Fin", tenant="elsewhere")
+    theirs = "whsec_elsewhere_own_secret"
+    async with stripe_rt.uow() as tx:
+        for name, value in [
+            (SecretName.stripe_webhook_secret, theirs),
+            (SecretName.stripe_secret_key, "sk_test_elsewhere"),
+        ]:
+            await tenants.do_put_secret(tx, admin, name, value, server_secret=stripe_rt.secret_key)
+    session = await stripe_checkout(http, fake_stripe, auth(stripe_rt, customer))
+    assert fake_stripe.requests[-1].headers["authorization"] == "Bearer sk_test_elsewhere"
+    payload = event("checkout.session.completed", completed_session(session))
+    url = f"{URL}/elsewhere"
+    # The default tenant's secret does not sign for it; its own does.
+    assert_error(await http.post(url, content=payload, headers=signed(payload)), 400)
+    ok = await http.post(url, content=payload, headers=signed(payload, theirs))
+    assert ok.json()["outcome"] == "fulfilled"
+    [conversation] = await conversations(stripe_rt)
+    assert conversation.tenant_id == customer.tenant_id
+
+
+async def test_an_event_for_another_tenant_opens_nothing_here(
+    stripe_rt: Runtime, http: httpx.AsyncClient, fake_stripe: FakeStripe
+) -> None:
+    await make_tenant(stripe_rt)
+    await make_tenant(stripe_rt, "elsewhere")
+    customer = await make_member(stripe_rt, "customer", name="Fin", tenant="elsewhere")
+    # The elsewhere tenant has no key: a test-provider order; a forged "paid" event for its
+    # session, signed with the default tenant's secret, reaches the default tenant's endpoint.
+    response = await http.get(
+        "/api/v1/checkout", params={"plan": "chat10"}, headers=auth(stripe_rt, customer)
+    )
+    sid = response.headers["location"].rsplit("/", 1)[-1]
+    obj = {
+        "id": sid,
+        "object": "checkout.session",
+        "payment_status": "paid",
+        "amount_total": 999,
+        "currency": "usd",
+        "payment_intent": "pi_x",
+        "metadata": {
+            "tenant": customer.tenant_id,
+            "plan": "chat10",
+            "customer": customer.user_id,
+            "purpose": "session",
+        },
+    }
+    result = await deliver(http, event("checkout.session.completed", obj))
+    assert result.json()["outcome"] == "not_fulfilled"
+    assert await conversations(stripe_rt) == []
+    assert (await order_by_session(stripe_rt, sid)).status == "pending"
