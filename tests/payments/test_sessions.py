@@ -214,3 +214,49 @@ async def test_an_extension_paid_after_the_session_ended_is_refunded(
     # The session's own order is untouched.
     paid = [o for o in await orders(offline_rt) if o.purpose == "session"]
     assert [o.status for o in paid] == ["paid"]
+
+
+async def test_an_expert_joining_as_the_wait_ends_either_serves_or_is_refused(
+    offline_rt: Runtime, offline_http: httpx.AsyncClient, cast: dict, clock: FrozenClock
+) -> None:
+    """The no-expert refund and an expert's join race (each its own connection): either the
+    expert joined first and nothing is refunded, or the session was refunded and ended first
+    and the join is refused — never an expert in a refunded session."""
+    import asyncio
+
+    from parlour.core.errors import AppError
+    from parlour.payments import service as payments_service
+
+    agents = [cast["agent"], await make_member(offline_rt, "agent", name="Bea")]
+    for _ in range(3):
+        sid = await buy(offline_http, offline_rt, cast["customer"])
+        order = await order_by_session(offline_rt, sid)
+        assert order.conversation_id is not None
+        clock.advance(minutes=16)
+
+        async def refund(conversation_id: str = order.conversation_id) -> str:
+            async with offline_rt.uow() as tx:
+                done = await payments_service.do_no_expert(tx, conversation_id, order.tenant_id)
+            return "refunded" if done else "kept"
+
+        async def join(agent: Principal, conversation_id: str = order.conversation_id) -> str:
+            try:
+                async with offline_rt.uow() as tx:
+                    await conversations_service.do_join(tx, agent, conversation_id)
+            except AppError as exc:
+                return exc.code
+            return "joined"
+
+        outcomes = await asyncio.gather(refund(), *(join(a) for a in agents))
+        order = await order_by_session(offline_rt, sid)
+        async with offline_rt.uow(write=False) as tx:
+            view = await conversations_service.get_conversation(
+                tx, Principal.system_actor(order.tenant_id), order.conversation_id
+            )
+        joined = [p for p in view.participants if p.role == "agent"]
+        if outcomes[0] == "refunded":
+            assert view.end_reason == "no_expert" and joined == [], outcomes
+            assert set(outcomes[1:]) == {"conversation_ended"}, outcomes
+        else:
+            assert outcomes[0] == "kept" and joined, outcomes
+            assert order.refund_requested_at is None and view.status != "ended", outcomes

@@ -218,8 +218,8 @@ async def extension_offer(
 ) -> ExtensionOffer:
     """Whether the chat room offers its customer an extension, and at what price."""
     if not principal.is_customer:
-        # Staff may read the conversation, but only its customer buys.
-        await conversations.get_conversation(tx, principal, conversation_id)
+        # Only a conversation's customer buys. The same answer for any id: it reveals nothing
+        # (and reading the conversation here would record an admin as an observer).
         return ExtensionOffer(available=False, reason="customers_only")
     try:
         _, plan = await _extendable(tx, principal, conversation_id)
