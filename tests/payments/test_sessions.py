@@ -234,9 +234,11 @@ async def test_an_expert_joining_as_the_wait_ends_either_serves_or_is_refused(
         assert order.conversation_id is not None
         clock.advance(minutes=16)
 
-        async def refund(conversation_id: str = order.conversation_id) -> str:
+        async def refund(
+            conversation_id: str = order.conversation_id, tenant_id: str = order.tenant_id
+        ) -> str:
             async with offline_rt.uow() as tx:
-                done = await payments_service.do_no_expert(tx, conversation_id, order.tenant_id)
+                done = await payments_service.do_no_expert(tx, conversation_id, tenant_id)
             return "refunded" if done else "kept"
 
         async def join(agent: Principal, conversation_id: str = order.conversation_id) -> str:
