@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
+from parlour.auth.principal import Principal
 from parlour.models.conversation import Conversation, Participant
-from parlour.models.payment import Order, StripeEvent
+from parlour.models.payment import Order, Provider, StripeEvent
+from parlour.payments import plans
+from parlour.payments import service as payments
 from parlour.runtime import Runtime
 from tests.payments.fake_stripe import FakeStripe
 
@@ -62,3 +66,32 @@ async def participants(rt: Runtime, conversation_id: str) -> list[Participant]:
 async def event_count(rt: Runtime) -> int:
     async with rt.uow(write=False) as tx:
         return int(await tx.session.scalar(select(func.count()).select_from(StripeEvent)) or 0)
+
+
+@dataclass(frozen=True)
+class MatrixIds:
+    """A plan, and a paid (test-provider) order of a customer, for the authorization matrix."""
+
+    plan_id: str
+    order_id: str
+    session_id: str
+
+    def fill(self, url: str) -> str:
+        return (
+            url.replace("{plan_id}", self.plan_id)
+            .replace("{order_id}", self.order_id)
+            .replace("{session_id}", self.session_id)
+            .replace("{tenant_slug}", "elsewhere")
+        )
+
+
+async def matrix_ids(rt: Runtime, customer: Principal) -> MatrixIds:
+    async with rt.uow() as tx:
+        await plans.do_seed_default_plans(tx, customer.tenant_id)
+        draft = await payments.prepare_checkout(tx, customer, plan_code="chat10", extend=None)
+        sid = payments.new_test_session_id()
+        order = await payments.do_record_pending(tx, draft, session_id=sid, provider=Provider.test)
+        paid = payments.PaidCheckout(sid, True, order.amount, order.currency, "pi_matrix")
+        await payments.do_complete_checkout(tx, customer.tenant_id, paid)
+        plan = await plans.get_active_plan(tx, customer.tenant_id, "chat10")
+        return MatrixIds(plan_id=plan.id, order_id=order.id, session_id=sid)

@@ -19,6 +19,7 @@ from parlour.auth.principal import Principal
 from parlour.auth.service import get_tenant, get_user
 from parlour.config import Settings
 from parlour.conversations import service as conversations
+from parlour.conversations.access import access_conversation
 from parlour.core.errors import Conflict, ConversationEnded, Forbidden, NotFound
 from parlour.core.ids import new_id
 from parlour.core.uow import UnitOfWork
@@ -218,8 +219,10 @@ async def extension_offer(
 ) -> ExtensionOffer:
     """Whether the chat room offers its customer an extension, and at what price."""
     if not principal.is_customer:
-        # Only a conversation's customer buys. The same answer for any id: it reveals nothing
-        # (and reading the conversation here would record an admin as an observer).
+        # Only its customer buys. Staff who may read the conversation hear so; others learn
+        # nothing (404). `access_conversation`, not `get_conversation`: a look from the chat
+        # room's button is no admin observation.
+        await access_conversation(tx.session, principal, conversation_id)
         return ExtensionOffer(available=False, reason="customers_only")
     try:
         _, plan = await _extendable(tx, principal, conversation_id)
