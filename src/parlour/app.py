@@ -33,6 +33,7 @@ from parlour.deadlines.routes import router as cron_router
 from parlour.deps import credential_from
 from parlour.jobs.routes import router as jobs_router
 from parlour.messages.routes import router as messages_router
+from parlour.payments.routes import router as payments_router  # payments
 from parlour.realtime.gateway import router as realtime_router
 from parlour.routing.routes import router as routing_router  # routing
 from parlour.runtime import Runtime, build_runtime
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     # appointments
     api.include_router(appointments_router)
     api.include_router(appointment_experts_router)
+    api.include_router(payments_router)  # payments
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])

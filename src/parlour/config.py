@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     # The demo (PARLOUR_DEMO=1, set by `make run`): `parlour demo` may load its accounts with a
     # known password and the login page offers them. Never on in production.
     demo: bool = False
+    # payments: the default tenant's Stripe keys (other tenants set theirs as tenant secrets;
+    # a tenant's own secret wins), and the API base the stripe library talks to (a stand-in in
+    # tests). No key: the built-in test provider (docs/payments.md).
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = "https://api.stripe.com"
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from parlour.conversations import service as conversations
 from parlour.core.uow import UnitOfWork
 from parlour.messages.service import do_send_message
 from parlour.models.user import Role, User
+from parlour.payments.plans import do_seed_default_plans  # payments
 from parlour.runtime import Runtime
 
 DEMO_PASSWORD = "parlour-demo"
@@ -47,6 +48,8 @@ async def load_demo(runtime: Runtime, *, if_empty: bool = False) -> bool:
             )
         customer = principal_for(users[Role.customer])
         agent = principal_for(users[Role.agent])
+        # payments: the default plans (no Stripe key: /plans pays through the test provider).
+        await do_seed_default_plans(tx, tenant.id)
 
         waiting = await conversations.do_create_conversation(
             tx, customer, kind="support", customer_id=None, subject="My order has not arrived"

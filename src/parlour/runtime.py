@@ -28,6 +28,7 @@ from parlour.jobs.registry import JobRegistry
 from parlour.jobs.registry import handlers as job_handlers
 from parlour.jobs.worker import JobWorker
 from parlour.messages.writer import MessageWriter
+from parlour.payments import no_expert, refund_job  # payments: its deadline and its job
 from parlour.realtime.broker import Broker, InProcessBroker
 from parlour.routing.dispatch import Router  # routing
 
@@ -89,6 +90,8 @@ class Runtime:
         # routing: drain the queue after the events that free capacity; the sweep's safety net
         self.router = Router(self.uow)
         self.router.install(self.hooks, self.deadlines)
+        no_expert.register(self.deadlines)  # payments
+        refund_job.register_with(self.jobs)  # payments
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""

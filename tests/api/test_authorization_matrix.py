@@ -29,6 +29,7 @@ from tests.api.support import (
 )
 from tests.factories import PASSWORD, auth, make_conversation, make_user
 from tests.jobs.support import make_job
+from tests.payments.support import matrix_ids  # payments
 
 CALLERS = (
     "anonymous",
@@ -393,6 +394,81 @@ MATRIX: dict[tuple[str, str], Row] = {
         _canned_admins(200), body=lambda c: {"title": "Changed"}, mutates=False
     ),
     ("DELETE", "/api/v1/canned-responses/{canned_id}"): Row(_canned_admins(204), mutates=False),
+    # payments: {plan_id} is chat10 of the default tenant, {order_id}/{session_id} a paid order
+    # of the world's customer (tests/payments/support.py); {tenant_slug} is "elsewhere".
+    ("GET", "/api/v1/plans"): Row(_everyone(200), mutates=False),
+    ("POST", "/api/v1/plans"): Row(
+        _admins(201),
+        body=lambda c: {"code": "matrix", "name": "M", "kind": "support", "price_amount": 500},
+        mutates=False,
+    ),
+    ("PATCH", "/api/v1/plans/{plan_id}"): Row(
+        JOB_ADMINS, body=lambda c: {"sort_order": 5}, mutates=False
+    ),
+    # The plan was bought: the admin is told to deactivate it instead (plan_in_use).
+    ("DELETE", "/api/v1/plans/{plan_id}"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=403,
+            agent=403,
+            other_agent=403,
+            admin=409,
+            foreign_admin=404,
+            foreign_api_key=403,
+            api_key=403,
+        ),
+        mutates=False,
+    ),
+    # No plan named: customers hear plan_not_found; nobody else may buy.
+    ("GET", "/api/v1/checkout"): Row(
+        _statuses(
+            anonymous=401,
+            customer=404,
+            other_customer=404,
+            agent=403,
+            other_agent=403,
+            admin=403,
+            foreign_admin=403,
+            foreign_api_key=403,
+            api_key=403,
+        ),
+        mutates=False,
+    ),
+    ("GET", "/api/v1/orders/by-checkout/{session_id}"): Row(
+        _statuses(
+            anonymous=401,
+            customer=200,
+            other_customer=404,
+            agent=404,
+            other_agent=404,
+            admin=404,
+            foreign_admin=404,
+            foreign_api_key=404,
+            api_key=404,
+        ),
+        mutates=False,
+    ),
+    ("GET", "/api/v1/conversations/{conversation_id}/extension"): Row(READERS, mutates=False),
+    # Stripe signs its deliveries; no user credential opens the webhook (tests/payments).
+    ("POST", "/api/v1/webhooks/stripe"): Row(_everyone(400), mutates=False),
+    ("POST", "/api/v1/webhooks/stripe/{tenant_slug}"): Row(_everyone(400), mutates=False),
+    ("GET", "/api/v1/admin/orders"): Row(_admins(200), mutates=False),
+    ("GET", "/api/v1/admin/orders/{order_id}/evidence"): Row(JOB_ADMINS, mutates=False),
+    ("POST", "/api/v1/admin/orders/{order_id}/refund"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=403,
+            agent=403,
+            other_agent=403,
+            admin=202,
+            foreign_admin=404,
+            foreign_api_key=403,
+            api_key=403,
+        ),
+        mutates=False,
+    ),
 }
 
 
@@ -441,6 +517,7 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
         headers=world.headers["admin"],
     )
     canned_id = canned.json()["id"]
+    payments_ids = await matrix_ids(runtime, world.customer)  # payments
 
     wrong = []
     for (method, path), row in MATRIX.items():
@@ -456,6 +533,7 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
                 .replace("{job_id}", job_id)
                 .replace("{canned_id}", canned_id)
             )
+            url = payments_ids.fill(url)  # payments
             if "{user_id}" in url:
                 target = await make_member(runtime, "customer", name="Target")
                 url = url.replace("{user_id}", target.user_id or "")

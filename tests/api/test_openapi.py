@@ -14,9 +14,16 @@ PUBLIC = {
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/guest"),
     ("post", "/api/v1/auth/logout"),
+    # payments: the plans on offer (visitors too; admins' `all=true` uses their credential)
+    ("get", "/api/v1/plans"),
 }
 # Operations guarded by an operator's secret rather than a user's credential.
-SECRET_GUARDED = {("post", "/api/v1/cron/close-expired"): {"cronSecret"}}
+SECRET_GUARDED = {
+    ("post", "/api/v1/cron/close-expired"): {"cronSecret"},
+    # payments: Stripe's signed deliveries
+    ("post", "/api/v1/webhooks/stripe"): {"stripeSignature"},
+    ("post", "/api/v1/webhooks/stripe/{tenant_slug}"): {"stripeSignature"},
+}
 
 
 @pytest.fixture(scope="module")

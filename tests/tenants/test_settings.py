@@ -49,6 +49,7 @@ async def test_admin_reads_the_defaults(client: httpx.AsyncClient, world: World)
         # routing
         "routed_kinds": ["support", "consultation", "video", "diagnostic"],
         "default_agent_capacity": 3,
+        "no_expert_refund_minutes": 15,  # payments
     }
 
 

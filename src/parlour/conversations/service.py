@@ -882,3 +882,13 @@ async def do_end_by_system(
         return False
     await _end(tx, Principal.system_actor(tenant_id), conversation, reason)
     return True
+
+
+# payments: read a conversation under its row lock, to decide on it and then change it in the
+# same transaction (the no-expert refund checks nobody joined, then ends it).
+async def locked_view(
+    tx: UnitOfWork, principal: Principal, conversation_id: str
+) -> ConversationRead:
+    """The conversation as `principal` may read it, its row locked until the transaction ends."""
+    access = await _locked_access(tx, principal, conversation_id)
+    return await _view_for(tx, access.conversation, principal)

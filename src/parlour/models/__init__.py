@@ -8,6 +8,9 @@ from parlour.models.canned import CannedResponse
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.job import Job
 from parlour.models.message import Message
+
+# payments: plans, orders, handled Stripe events
+from parlour.models.payment import Order, Plan, StripeEvent
 from parlour.models.revoked_token import RevokedToken
 from parlour.models.routing import AgentRouting  # routing
 from parlour.models.tenant import Tenant
@@ -24,8 +27,11 @@ __all__ = [
     "Conversation",
     "Job",
     "Message",
+    "Order",
     "Participant",
+    "Plan",
     "RevokedToken",
+    "StripeEvent",
     "Tenant",
     "TenantSecret",
     "User",

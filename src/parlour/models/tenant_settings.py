@@ -108,6 +108,14 @@ class TenantSettings(BaseModel):
         description="Minutes before an appointment starts that both people are reminded "
         "(0: no reminder).",
     )
+    # payments: the promise no desk makes (docs/payments.md).
+    no_expert_refund_minutes: WholeNumber = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="Minutes a paid session may wait for an expert to join before the customer "
+        "is refunded automatically and the conversation ends (no_expert).",
+    )
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any] | None) -> TenantSettings:

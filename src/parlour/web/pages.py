@@ -32,6 +32,7 @@ from parlour.web.appointments_page import router as appointments_router
 from parlour.web.call_page import router as call_router  # video
 from parlour.web.demo_hint import demo_logins
 from parlour.web.navigation import home_for, login_redirect, page_principal, safe_next
+from parlour.web.payments_pages import router as payments_pages_router  # payments
 from parlour.web.render import STATIC, StaticAssets, build_templates, render
 from parlour.web.settings_page import router as settings_router
 
@@ -51,6 +52,7 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(settings_router)
     app.include_router(call_router)  # video
     app.include_router(appointments_router)  # appointments
+    app.include_router(payments_pages_router)  # payments
 
 
 def _me(principal: Principal) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Paid conversations: plans, Stripe Checkout and its webhook, orders, refunds, evidence."""
