@@ -68,6 +68,8 @@ class ConversationCreate(InputModel):
     # When the deadline sweep ends it (reason `expired`); staff and service keys only.
     # (Not strict: the body arrives as parsed JSON, where a time can only be an ISO string.)
     closes_at: Annotated[AwareDatetime, Field(strict=False), AfterValidator(_utc)] | None = None
+    # timing: a time limit that starts when the first agent joins (staff and service keys).
+    time_limit_minutes: int | None = Field(default=None, ge=1, le=1440)
 
 
 class ParticipantAdd(InputModel):

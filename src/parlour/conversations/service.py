@@ -685,3 +685,14 @@ async def do_typing_check(tx: UnitOfWork, principal: Principal, conversation_id:
     access = await access_conversation(tx.session, principal, conversation_id)
     check_can_post(principal, access)
     return access
+
+
+# timing: time limits and ratings lock the conversation before their own rows, as every
+# lifecycle change does (docs/time-limits-ratings-transcripts.md).
+async def lock_conversation(
+    tx: UnitOfWork, conversation_id: str, tenant_id: str
+) -> Conversation | None:
+    """The tenant's conversation with its row locked until the transaction ends (None when it
+    does not exist there). For another domain's change that must serialise with the lifecycle
+    (joins, ends, sends); the caller does its own access check."""
+    return await repository.lock(tx.session, conversation_id, tenant_id)

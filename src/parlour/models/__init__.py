@@ -6,14 +6,18 @@ from parlour.models.message import Message
 from parlour.models.revoked_token import RevokedToken
 from parlour.models.tenant import Tenant
 from parlour.models.tenant_secret import TenantSecret
+from parlour.models.timing import ConversationTimer, Rating, RatingAgent  # timing
 from parlour.models.user import ApiKey, User
 
 __all__ = [
     "ApiKey",
     "Conversation",
+    "ConversationTimer",  # timing
     "Job",
     "Message",
     "Participant",
+    "Rating",  # timing
+    "RatingAgent",  # timing
     "RevokedToken",
     "Tenant",
     "TenantSecret",
