@@ -45,6 +45,8 @@ CALLERS = (
 # Endpoints not driven over HTTP here, and where they are tested instead.
 ELSEWHERE = {
     ("WEBSOCKET", "/api/v1/realtime"): "tests/system/test_realtime.py (real WebSocket clients)",
+    # timing: needs a date range in its query; its who-may-not is there.
+    ("GET", "/api/v1/admin/export"): "tests/transcripts/test_export.py (who may not export)",
 }
 
 Body = Callable[["Cell"], Any]
@@ -290,6 +292,39 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/admin/jobs/{job_id}"): Row(JOB_ADMINS, mutates=False),
     # Retrying a failed job queues it; queued jobs may be retried too, so cells stay independent.
     ("POST", "/api/v1/admin/jobs/{job_id}/retry"): Row(JOB_ADMINS),
+    # timing: time limits, ratings, transcripts
+    ("GET", "/api/v1/conversations/{conversation_id}/timer"): Row(READERS, mutates=False),
+    ("GET", "/api/v1/conversations/{conversation_id}/transcript"): Row(READERS, mutates=False),
+    ("GET", "/api/v1/conversations/{conversation_id}/rating"): Row(READERS, mutates=False),
+    ("POST", "/api/v1/conversations/{conversation_id}/rating"): Row(
+        _statuses(
+            anonymous=401,
+            customer=409,  # its customer, but the conversation has not ended
+            other_customer=404,
+            agent=403,  # a reader, not its customer
+            other_agent=404,
+            admin=403,
+            foreign_admin=404,
+            foreign_api_key=404,
+            api_key=403,
+        ),
+        body=lambda c: {"score": 5},
+    ),
+    ("GET", "/api/v1/me/ratings"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=403,
+            agent=200,
+            other_agent=200,
+            admin=200,
+            foreign_admin=200,  # its own ratings
+            foreign_api_key=403,
+            api_key=403,
+        ),
+        mutates=False,
+    ),
+    ("GET", "/api/v1/admin/ratings"): Row(_admins(200), mutates=False),
 }
 
 
