@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from parlour.core.schemas import InputModel, OutputModel
 
 
+def _whole(value: object) -> object:
+    # JSON Schema counts 4.0 as an integer (and JavaScript clients may send one); 4.5 stays wrong.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class RatingIn(InputModel):
-    score: int = Field(ge=1, le=5)
+    score: Annotated[int, BeforeValidator(_whole)] = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=2000)
 
 

@@ -2,7 +2,9 @@
 // typing, read receipts, the status banner and the composer. Used by the chat page and the
 // agent's inbox pane; the markup comes from the #chat-room-template <template>.
 
+import { Countdown } from "./countdown.js"; // timing
 import { api, newClientMsgId } from "./parlour.js";
+import { RatingForm } from "./rating-form.js"; // timing
 import {
   STATUS_LABEL,
   el,
@@ -87,11 +89,23 @@ export class ChatRoom {
     });
     this.#maybeMarkRead();
     if (this.viewer.mode === "participant" && this.status !== "ended") this.refs.input.focus();
+    // timing: the time limit's countdown and, after the end, the customer's rating form.
+    this.extras = [
+      new Countdown({ client: this.client, conversationId: this.id, node: this.refs.countdown }),
+      new RatingForm({
+        client: this.client,
+        conversation: this.conversation,
+        me: this.me,
+        node: this.refs.rating,
+      }),
+    ];
+    for (const extra of this.extras) extra.start();
   }
 
   /** Stop listening (the agent pane opens another conversation). */
   destroy() {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
+    for (const extra of this.extras || []) extra.destroy(); // timing
     clearTimeout(this.connTimer);
     clearTimeout(this.typingIdle);
     for (const typer of this.typers.values()) clearTimeout(typer.timer);
