@@ -325,6 +325,20 @@ MATRIX: dict[tuple[str, str], Row] = {
         mutates=False,
     ),
     ("GET", "/api/v1/admin/ratings"): Row(_admins(200), mutates=False),
+    ("POST", "/api/v1/conversations/{conversation_id}/timer/extend"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=404,
+            agent=403,
+            other_agent=404,
+            admin=409,  # allowed, but this conversation has no time limit (no_time_limit)
+            foreign_admin=404,
+            foreign_api_key=404,
+            api_key=409,
+        ),
+        body=lambda c: {"minutes": 5},
+    ),
 }
 
 

@@ -86,3 +86,36 @@ async def test_who_may_not_read_the_timer(
     headers = auth(runtime, world.customer)
     await deactivate(runtime, world.customer.user_id or "")
     assert_error(await client.get(f"{BASE}/{cid}/timer", headers=headers), 401)
+
+
+async def test_admins_and_keys_extend_a_running_limit(
+    client: httpx.AsyncClient, runtime: Runtime, world: World
+) -> None:
+    created = await client.post(
+        BASE,
+        json={"customer_id": world.customer.user_id, "time_limit_minutes": 10},
+        headers=world.headers["admin"],
+    )
+    cid = created.json()["id"]
+    await client.post(f"{BASE}/{cid}/join", headers=world.headers["agent"])
+    before = (await client.get(f"{BASE}/{cid}/timer", headers=world.headers["agent"])).json()
+    url = f"{BASE}/{cid}/timer/extend"
+    for caller, status, code in [
+        ("customer", 403, "extension_not_allowed"),
+        ("agent", 403, "extension_not_allowed"),
+        ("other_customer", 404, "conversation_not_found"),
+        ("foreign_admin", 404, "conversation_not_found"),
+    ]:
+        response = await client.post(url, json={"minutes": 5}, headers=world.headers[caller])
+        assert_error(response, status, code)
+    assert_error(await client.post(url, json={"minutes": 0}, headers=world.headers["admin"]), 422)
+    extended = await client.post(url, json={"minutes": 5}, headers=world.headers["admin"])
+    assert extended.status_code == 200, extended.text
+    assert extended.json()["limit_seconds"] == 900
+    assert extended.json()["ends_at"] > before["ends_at"]
+    by_key = await client.post(url, json={"minutes": 1}, headers=world.headers["api_key"])
+    assert by_key.json()["limit_seconds"] == 960
+    history = await client.get(f"{BASE}/{cid}/messages", headers=world.headers["customer"])
+    bodies = [m["body"] for m in history.json()["messages"]]
+    assert "The time limit was extended by 5 minutes." in bodies
+    assert bodies[-1] == "The time limit was extended by 1 minute."

@@ -50,11 +50,13 @@ def register(deadlines: DeadlineRegistry, hooks: DomainHooks, uow: UnitsOfWork) 
     async def on_joined(event: DomainEvent) -> None:
         if event.data.get("role") != ParticipantRole.agent:
             return
+        conversation_id = event.data["conversation_id"]
+        async with uow(write=False) as tx:
+            if not await service.waits_to_start(tx, conversation_id, event.tenant_id):
+                return
         async with uow() as tx:
-            started = await service.do_start_clock(
-                tx, event.data["conversation_id"], event.tenant_id
-            )
+            started = await service.do_start_clock(tx, conversation_id, event.tenant_id)
         if started:
-            log.info("time limit started for %s", event.data["conversation_id"])
+            log.info("time limit started for %s", conversation_id)
 
     hooks.on(PARTICIPANT_JOINED, on_joined)

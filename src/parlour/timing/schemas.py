@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from parlour.core.schemas import OutputModel
+from pydantic import BeforeValidator, Field
+
+from parlour.core.schemas import InputModel, OutputModel
+
+
+def _whole(value: object) -> object:
+    # JSON Schema counts 5.0 as an integer (and JavaScript clients may send one); 5.5 stays wrong.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+class ExtendIn(InputModel):
+    minutes: Annotated[int, BeforeValidator(_whole)] = Field(ge=1, le=240)
 
 
 class TimerRead(OutputModel):

@@ -184,6 +184,13 @@ async def extend_time_limit(
     _announce(tx, timer)
 
 
+async def waits_to_start(tx: UnitOfWork, conversation_id: str, tenant_id: str) -> bool:
+    """Whether the conversation has a timer whose clock has not started (a cheap read, so a
+    join without a time limit costs no writing transaction)."""
+    timer = await repository.get(tx.session, conversation_id, tenant_id)
+    return timer is not None and timer.started_at is None and timer.finished_at is None
+
+
 async def do_start_clock(tx: UnitOfWork, conversation_id: str, tenant_id: str) -> bool:
     """Start a limited conversation's clock from its first agent's join time, once (the hook on
     `conversation.participant_joined`). False when there is nothing to start: no limit, already
@@ -288,5 +295,21 @@ async def get_timer(tx: UnitOfWork, principal: Principal, conversation_id: str) 
     """The countdown for anyone who may read the conversation (an admin's read is an
     observation, as for the conversation itself)."""
     access = await conversations.do_open_for_reading(tx, principal, conversation_id)
+    timer = await repository.get(tx.session, conversation_id, access.conversation.tenant_id)
+    return _view(timer, conversation_id, tx.now)
+
+
+async def do_extend(
+    tx: UnitOfWork, principal: Principal, conversation_id: str, *, minutes: int
+) -> TimerRead:
+    """Staff grant more time (`POST /conversations/{id}/timer/extend`): the tenant's admins and
+    service keys. Whoever may not read the conversation learns nothing (404); other readers are
+    403 `extension_not_allowed`. A customer buys an extension through payments instead."""
+    access = await conversations.do_open_for_reading(tx, principal, conversation_id)
+    if not (principal.is_admin or principal.is_service):
+        raise Forbidden(
+            "Only admins and service keys extend a time limit.", code="extension_not_allowed"
+        )
+    await extend_time_limit(tx, conversation_id, access.conversation.tenant_id, minutes * 60)
     timer = await repository.get(tx.session, conversation_id, access.conversation.tenant_id)
     return _view(timer, conversation_id, tx.now)
