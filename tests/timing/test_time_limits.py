@@ -12,11 +12,13 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from parlour.conversations import service as conversations
 from parlour.core.clock import FrozenClock
 from parlour.core.errors import AppError
 from parlour.messages.service import do_send_message
+from parlour.models.timing import ConversationTimer
 from parlour.runtime import Runtime
 from parlour.timing import service as timing
 from tests.deadlines.support import conversation
@@ -258,3 +260,41 @@ async def test_racing_sweeps_end_it_once(frozen: Runtime, clock: FrozenClock) ->
         assert found.count("ended") == 1
         assert found[-1] == "ended"
         assert "time_limit_warning" not in found
+
+
+async def _forget_the_start(rt: Runtime, conversation_id: str) -> None:
+    """As if the join hook had never run (it failed, or ran nowhere)."""
+    async with rt.uow() as tx:
+        await tx.session.execute(
+            update(ConversationTimer)
+            .where(ConversationTimer.conversation_id == conversation_id)
+            .values(started_at=None, ends_at=None, due_at=None, warned_at=None)
+        )
+
+
+async def test_the_sweep_starts_a_clock_the_join_hook_missed_from_the_join(
+    frozen: Runtime, clock: FrozenClock
+) -> None:
+    who = await cast(frozen)
+    cid = await open_timed(frozen, who, TEN_MINUTES)
+    joined_at = clock.now()
+    await join(frozen, who.agent, cid)
+    await _forget_the_start(frozen, cid)
+    clock.advance(minutes=2)
+    assert await run_sweep(frozen) == []
+    repaired = await timer(frozen, cid)
+    assert repaired.started_at == joined_at
+    assert repaired.ends_at == joined_at + timedelta(minutes=10)
+    clock.advance(minutes=8)
+    assert await run_sweep(frozen) == [(cid, "time_limit")]
+
+    # One that ended before anyone noticed is finished, never started.
+    other = await open_timed(frozen, who, TEN_MINUTES)
+    await join(frozen, who.agent, other)
+    await _forget_the_start(frozen, other)
+    async with frozen.uow() as tx:
+        await conversations.do_end(tx, who.customer, other, reason=None)
+    assert await run_sweep(frozen) == []
+    finished = await timer(frozen, other)
+    assert (finished.started_at, finished.finished_at is not None) == (None, True)
+    assert await run_sweep(frozen) == []

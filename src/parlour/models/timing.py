@@ -20,8 +20,10 @@ from parlour.core.db import Base, UTCDateTime
 class ConversationTimer(Base):
     __tablename__ = "conversation_timers"
     __table_args__ = (
-        # The sweep looks for running timers by their next due time.
+        # The sweep looks for running timers by their next due time, and for the rare timer
+        # whose start the join hook missed (started_at and finished_at both null).
         Index(None, "due_at"),
+        Index(None, "started_at", "finished_at"),
     )
 
     conversation_id: Mapped[str] = mapped_column(

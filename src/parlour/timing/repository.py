@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parlour.models.conversation import Participant, ParticipantRole
 from parlour.models.timing import ConversationTimer
 
 
@@ -46,6 +47,28 @@ async def due(session: AsyncSession, *, now: datetime, limit: int) -> list[tuple
         select(ConversationTimer.conversation_id, ConversationTimer.tenant_id)
         .where(ConversationTimer.due_at.is_not(None), ConversationTimer.due_at <= now)
         .order_by(ConversationTimer.due_at, ConversationTimer.conversation_id)
+        .limit(limit)
+    )
+    return [(cid, tid) for cid, tid in rows]
+
+
+async def staffed_but_not_started(session: AsyncSession, *, limit: int) -> list[tuple[str, str]]:
+    """(conversation id, tenant id) of timers whose clock has not started although an agent has
+    joined: the start hook did not run (it failed, or the join happened in a process without
+    it). Normally empty. Reads the participants table directly: a read-only repair query, the
+    one place timing looks at another domain's rows (uses the started_at/finished_at index)."""
+    agent_joined = exists().where(
+        Participant.conversation_id == ConversationTimer.conversation_id,
+        Participant.role == ParticipantRole.agent,
+    )
+    rows = await session.execute(
+        select(ConversationTimer.conversation_id, ConversationTimer.tenant_id)
+        .where(
+            ConversationTimer.started_at.is_(None),
+            ConversationTimer.finished_at.is_(None),
+            agent_joined,
+        )
+        .order_by(ConversationTimer.created_at, ConversationTimer.conversation_id)
         .limit(limit)
     )
     return [(cid, tid) for cid, tid in rows]

@@ -236,8 +236,11 @@ async def _start_if_staffed(
 
 
 async def find_due(tx: UnitOfWork, *, limit: int) -> list[tuple[str, str]]:
-    """(conversation id, tenant id) of up to `limit` timers with a warning or an end due."""
-    return await repository.due(tx.session, now=tx.now, limit=limit)
+    """(conversation id, tenant id) of up to `limit` timers with a warning or an end due, and
+    of timers whose start the join hook missed (the sweep starts those from the join time)."""
+    found = await repository.due(tx.session, now=tx.now, limit=limit)
+    missed = await repository.staffed_but_not_started(tx.session, limit=limit)
+    return list(dict.fromkeys(found + missed))
 
 
 WARNED = "time_limit_warning"
@@ -248,12 +251,21 @@ async def do_act_on_timer(tx: UnitOfWork, conversation_id: str, tenant_id: str) 
     the system actor) and return "time_limit"; from `ends_at` - 60 s write the one warning and
     return `WARNED`; otherwise (not due any more, ended by someone else, another sweep was
     first) change nothing and return None. A timer whose conversation ended otherwise is
-    finished here, so the sweep stops finding it."""
+    finished here, so the sweep stops finding it; one whose start the join hook missed is
+    started here from the join time (None: that is no closing)."""
     conversation = await conversations.lock_conversation(tx, conversation_id, tenant_id)
     timer = await repository.lock(tx.session, conversation_id, tenant_id)
-    if conversation is None or timer is None:
+    if conversation is None or timer is None or timer.finished_at is not None:
         return None
-    if timer.finished_at is not None or timer.due_at is None or timer.due_at > tx.now:
+    if timer.started_at is None:
+        # The join hook missed this one: start from the join (the next pass acts on it), or
+        # finish a timer whose conversation ended before it ever started.
+        if conversation.status == Status.ended:
+            timer.finished_at = conversation.ended_at or tx.now
+        else:
+            await _start_if_staffed(tx, conversation, timer)
+        return None
+    if timer.due_at is None or timer.due_at > tx.now:
         return None
     if conversation.status == Status.ended:
         timer.finished_at = conversation.ended_at or tx.now

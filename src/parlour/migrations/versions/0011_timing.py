@@ -45,6 +45,12 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_conversation_timers_due_at"), "conversation_timers", ["due_at"], unique=False
     )
+    op.create_index(
+        op.f("ix_conversation_timers_started_at_finished_at"),
+        "conversation_timers",
+        ["started_at", "finished_at"],
+        unique=False,
+    )
     op.create_table(
         "ratings",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -109,5 +115,8 @@ def downgrade() -> None:
     op.drop_table("rating_agents")
     op.drop_index(op.f("ix_ratings_tenant_id_created_at"), table_name="ratings")
     op.drop_table("ratings")
+    op.drop_index(
+        op.f("ix_conversation_timers_started_at_finished_at"), table_name="conversation_timers"
+    )
     op.drop_index(op.f("ix_conversation_timers_due_at"), table_name="conversation_timers")
     op.drop_table("conversation_timers")
