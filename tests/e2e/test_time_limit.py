@@ -9,6 +9,7 @@ import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 from playwright.sync_api import expect
 from sqlalchemy import update
@@ -82,3 +83,10 @@ def test_countdown_end_at_the_limit_and_rating(world: World) -> None:
     expect(tess.get_by_text("You rated this conversation 4 of 5. Thank you!")).to_be_visible()
     tess.reload()
     expect(tess.get_by_text("You rated this conversation 4 of 5. Thank you!")).to_be_visible()
+
+    # The transcript downloads from the room, with the rating's conversation in it.
+    with tess.expect_download() as download:
+        tess.get_by_role("link", name="CSV").click()
+    saved = Path(download.value.path()).read_text()
+    assert saved.startswith("seq,time,sender,kind,body,attachments")
+    assert "Parlour,system,The time limit of 10 minutes has started." in saved

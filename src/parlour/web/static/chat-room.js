@@ -5,6 +5,7 @@
 import { Countdown } from "./countdown.js"; // timing
 import { api, newClientMsgId } from "./parlour.js";
 import { RatingForm } from "./rating-form.js"; // timing
+import { TranscriptLinks } from "./transcript-links.js"; // timing
 import {
   STATUS_LABEL,
   el,
@@ -89,7 +90,8 @@ export class ChatRoom {
     });
     this.#maybeMarkRead();
     if (this.viewer.mode === "participant" && this.status !== "ended") this.refs.input.focus();
-    // timing: the time limit's countdown and, after the end, the customer's rating form.
+    // timing: the time limit's countdown, the customer's rating form after the end, and
+    // transcript downloads.
     this.extras = [
       new Countdown({ client: this.client, conversationId: this.id, node: this.refs.countdown }),
       new RatingForm({
@@ -98,6 +100,7 @@ export class ChatRoom {
         me: this.me,
         node: this.refs.rating,
       }),
+      new TranscriptLinks({ conversationId: this.id, node: this.refs.transcript }),
     ];
     for (const extra of this.extras) extra.start();
   }
