@@ -17,7 +17,13 @@ from datetime import datetime, timedelta
 
 from parlour.auth.principal import Principal
 from parlour.conversations import service as conversations
-from parlour.core.errors import BadRequest, Conflict, ConversationEnded, Forbidden, NotFound
+from parlour.core.errors import (
+    BadRequest,
+    Conflict,
+    ConversationEnded,
+    Forbidden,
+    conversation_not_found,
+)
 from parlour.core.events import Audience, Event
 from parlour.core.uow import UnitOfWork
 from parlour.messages.service import do_append_system_message
@@ -109,7 +115,7 @@ async def set_time_limit(
     _check_seconds(seconds)
     conversation = await conversations.lock_conversation(tx, conversation_id, tenant_id)
     if conversation is None:
-        raise NotFound("Conversation not found.", code="conversation_not_found")
+        raise conversation_not_found()
     if conversation.status == Status.ended:
         raise ConversationEnded()
     timer = await repository.lock(tx.session, conversation_id, tenant_id)
@@ -152,7 +158,7 @@ async def extend_time_limit(
     _check_seconds(seconds)
     conversation = await conversations.lock_conversation(tx, conversation_id, tenant_id)
     if conversation is None:
-        raise NotFound("Conversation not found.", code="conversation_not_found")
+        raise conversation_not_found()
     if conversation.status == Status.ended:
         raise ConversationEnded()
     timer = await repository.lock(tx.session, conversation_id, tenant_id)

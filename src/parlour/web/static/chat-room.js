@@ -93,7 +93,11 @@ export class ChatRoom {
     // timing: the time limit's countdown, the customer's rating form after the end, and
     // transcript downloads.
     this.extras = [
-      new Countdown({ client: this.client, conversationId: this.id, node: this.refs.countdown }),
+      new Countdown({
+        client: this.client,
+        conversation: this.conversation,
+        node: this.refs.countdown,
+      }),
       new RatingForm({
         client: this.client,
         conversation: this.conversation,

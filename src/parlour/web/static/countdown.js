@@ -14,13 +14,15 @@ function mmss(ms) {
 }
 
 export class Countdown {
-  constructor({ client, conversationId, node }) {
+  constructor({ client, conversation, node }) {
     this.client = client;
-    this.id = conversationId;
+    this.id = conversation.id;
     this.node = node;
     this.timer = null;
     this.offset = 0; // server time minus local time
     this.tick = null;
+    // Ended by someone before the limit: no countdown (the limit's own end says "Time is up").
+    this.ended = conversation.status === "ended";
     this.cleanups = [];
   }
 
@@ -36,7 +38,12 @@ export class Countdown {
     on("ready", () => this.#fetch());
     on("conversation", (event) => {
       const c = event.detail.conversation;
-      if (c.id === this.id && c.status === "ended") this.#render();
+      if (c.id !== this.id || c.status !== "ended") return;
+      // Ended by someone (or by the limit: its `timer` event follows and says "Time is up").
+      clearInterval(this.tick);
+      this.tick = null;
+      if (this.timer && !this.timer.finished) this.node.hidden = true;
+      this.ended = true;
     });
     this.#fetch();
   }
@@ -59,13 +66,15 @@ export class Countdown {
     this.offset = Date.parse(timer.server_time) - Date.now();
     clearInterval(this.tick);
     this.tick = null;
-    if (timer.ends_at && !timer.finished) this.tick = setInterval(() => this.#render(), 1000);
+    if (timer.ends_at && !timer.finished && !this.ended) {
+      this.tick = setInterval(() => this.#render(), 1000);
+    }
     this.#render();
   }
 
   #render() {
     const { node, timer } = this;
-    if (!timer || timer.limit_seconds === null) {
+    if (!timer || timer.limit_seconds === null || (this.ended && !timer.finished)) {
       node.hidden = true;
       return;
     }
