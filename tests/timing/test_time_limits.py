@@ -9,7 +9,11 @@ and racing sweeps end it once.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import json
+import os
+import sys
+import time
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -22,6 +26,7 @@ from parlour.models.timing import ConversationTimer
 from parlour.runtime import Runtime
 from parlour.timing import service as timing
 from tests.deadlines.support import conversation
+from tests.deadlines.test_sweep import ROOT, _pythonpath
 from tests.timing.support import (
     START,
     cast,
@@ -298,3 +303,50 @@ async def test_the_sweep_starts_a_clock_the_join_hook_missed_from_the_join(
     finished = await timer(frozen, other)
     assert (finished.started_at, finished.finished_at is not None) == (None, True)
     assert await run_sweep(frozen) == []
+
+
+async def _race_processes(db_url: str, now: datetime, n: int = 3) -> list[tuple[str, str]]:
+    """`n` sweep processes (tests/deadlines/sweep_runner.py) at `now`, started together."""
+    start_at = str(time.time() + 3)  # time for every process to import and connect
+    runners = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.deadlines.sweep_runner",
+            db_url,
+            now.isoformat(),
+            start_at,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": _pythonpath()},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(n)
+    ]
+    closed = []
+    for runner in runners:
+        out, err = await asyncio.wait_for(runner.communicate(), timeout=60)
+        assert runner.returncode == 0, err.decode()
+        closed += [
+            (json.loads(line)["conversation_id"], json.loads(line)["outcome"])
+            for line in out.decode().splitlines()
+        ]
+    return closed
+
+
+async def test_racing_sweep_processes_warn_once_and_end_once(
+    frozen: Runtime, clock: FrozenClock, db_url: str
+) -> None:
+    who = await cast(frozen)
+    ids = [await open_timed(frozen, who, 120) for _ in range(10)]
+    for cid in ids:
+        await join(frozen, who.agent, cid)
+    assert await _race_processes(db_url, START + timedelta(seconds=90)) == []  # warnings only
+    for cid in ids:
+        assert events(await system_events(frozen, cid)).count("time_limit_warning") == 1
+    closed = await _race_processes(db_url, START + timedelta(seconds=120))
+    assert sorted(closed) == sorted((cid, "time_limit") for cid in ids)
+    for cid in ids:
+        found = events(await system_events(frozen, cid))
+        assert (found.count("time_limit_warning"), found.count("ended")) == (1, 1)
+        assert found[-1] == "ended"
