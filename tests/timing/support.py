@@ -1,44 +1,23 @@
-"""Helpers the timing tests share: a frozen-clock runtime, a cast, timed conversations."""
+"""Helpers the timing tests share: a cast and timed conversations."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import select
 
 from parlour.auth.principal import Principal
-from parlour.config import Settings
 from parlour.conversations import service as conversations
-from parlour.core.clock import FrozenClock
 from parlour.deadlines.sweep import sweep
 from parlour.models.message import Message
 from parlour.models.timing import ConversationTimer
-from parlour.runtime import Runtime, build_runtime
+from parlour.runtime import Runtime
 from parlour.timing import service as timing
 from tests.api.support import make_member
 from tests.factories import make_tenant
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(START)
-
-
-@pytest.fixture
-async def frozen(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
-    """A runtime on the frozen clock, its in-process sweep off (the tests sweep by hand)."""
-    settings.sweep_interval_seconds = 0
-    rt = build_runtime(settings, clock=clock)
-    await rt.start()
-    try:
-        yield rt
-    finally:
-        await rt.stop()
 
 
 @dataclass

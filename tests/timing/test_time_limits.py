@@ -30,16 +30,12 @@ from tests.deadlines.test_sweep import ROOT, _pythonpath
 from tests.timing.support import (
     START,
     cast,
-    clock,
-    frozen,
     join,
     open_timed,
     run_sweep,
     system_events,
     timer,
 )
-
-__all__ = ["clock", "frozen"]  # fixtures
 
 TEN_MINUTES = 600
 
