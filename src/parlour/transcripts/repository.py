@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parlour.models.conversation import Conversation, Participant
@@ -18,7 +18,7 @@ from parlour.models.message import Message
 from parlour.models.user import User
 
 
-def _in_range(tenant_id: str, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+def _in_range(tenant_id: str, start: datetime, end: datetime) -> ColumnElement[bool]:
     return and_(
         Conversation.tenant_id == tenant_id,
         Conversation.created_at >= start,
