@@ -34,10 +34,13 @@ from parlour.deps import credential_from
 from parlour.jobs.routes import router as jobs_router
 from parlour.messages.routes import router as messages_router
 from parlour.payments.routes import router as payments_router  # payments
+from parlour.ratings.routes import router as ratings_router  # timing
 from parlour.realtime.gateway import router as realtime_router
 from parlour.routing.routes import router as routing_router  # routing
 from parlour.runtime import Runtime, build_runtime
 from parlour.tenants.routes import router as tenant_router
+from parlour.timing.routes import router as timing_router  # timing
+from parlour.transcripts.routes import router as transcripts_router  # timing
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -96,6 +99,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(appointments_router)
     api.include_router(appointment_experts_router)
     api.include_router(payments_router)  # payments
+    # timing: time limits, ratings, transcripts and the tenant export
+    api.include_router(timing_router)
+    api.include_router(ratings_router)
+    api.include_router(transcripts_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])

@@ -15,6 +15,7 @@ from parlour.core.uow import UnitOfWork
 from parlour.jobs import cli as jobs_cli
 from parlour.models.tenant import Tenant
 from parlour.runtime import Runtime, build_runtime
+from parlour.transcripts import cli as transcripts_cli  # transcripts
 
 app = typer.Typer(
     help="Parlour: live conversations between customers and the people who help them.",
@@ -24,6 +25,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(jobs_cli.app, name="jobs")
+app.command("export")(transcripts_cli.export)  # transcripts: parlour export
 
 T = TypeVar("T")
 

@@ -31,6 +31,7 @@ from parlour.messages.writer import MessageWriter
 from parlour.payments import no_expert, refund_job  # payments: its deadline and its job
 from parlour.realtime.broker import Broker, InProcessBroker
 from parlour.routing.dispatch import Router  # routing
+from parlour.timing import deadline as timing_deadline  # timing
 
 # How long stopping waits for a sweep pass in progress before cancelling it.
 SWEEP_STOP_SECONDS = 10.0
@@ -92,6 +93,8 @@ class Runtime:
         self.router.install(self.hooks, self.deadlines)
         no_expert.register(self.deadlines)  # payments
         refund_job.register_with(self.jobs)  # payments
+        # timing: session time limits (their sweep deadline and the hook that starts the clock)
+        timing_deadline.register(self.deadlines, self.hooks, self.uow)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""

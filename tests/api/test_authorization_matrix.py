@@ -66,6 +66,8 @@ ELSEWHERE = {
     ("GET", "/api/v1/experts/{expert_id}/availability"): "tests/appointments/test_api.py",
     ("PUT", "/api/v1/experts/{expert_id}/availability"): "tests/appointments/test_api.py",
     ("GET", "/api/v1/experts/{expert_id}/slots"): "tests/appointments/test_api.py",
+    # timing: needs a date range in its query; its who-may-not is there.
+    ("GET", "/api/v1/admin/export"): "tests/transcripts/test_export.py (who may not export)",
 }
 
 Body = Callable[["Cell"], Any]
@@ -468,6 +470,53 @@ MATRIX: dict[tuple[str, str], Row] = {
             api_key=403,
         ),
         mutates=False,
+    ),
+    # timing: time limits, ratings, transcripts
+    ("GET", "/api/v1/conversations/{conversation_id}/timer"): Row(READERS, mutates=False),
+    ("GET", "/api/v1/conversations/{conversation_id}/transcript"): Row(READERS, mutates=False),
+    ("GET", "/api/v1/conversations/{conversation_id}/rating"): Row(READERS, mutates=False),
+    ("POST", "/api/v1/conversations/{conversation_id}/rating"): Row(
+        _statuses(
+            anonymous=401,
+            customer=409,  # its customer, but the conversation has not ended
+            other_customer=404,
+            agent=403,  # a reader, not its customer
+            other_agent=404,
+            admin=403,
+            foreign_admin=404,
+            foreign_api_key=404,
+            api_key=403,
+        ),
+        body=lambda c: {"score": 5},
+    ),
+    ("GET", "/api/v1/me/ratings"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=403,
+            agent=200,
+            other_agent=200,
+            admin=200,
+            foreign_admin=200,  # its own ratings
+            foreign_api_key=403,
+            api_key=403,
+        ),
+        mutates=False,
+    ),
+    ("GET", "/api/v1/admin/ratings"): Row(_admins(200), mutates=False),
+    ("POST", "/api/v1/conversations/{conversation_id}/timer/extend"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=404,
+            agent=403,
+            other_agent=404,
+            admin=409,  # allowed, but this conversation has no time limit (no_time_limit)
+            foreign_admin=404,
+            foreign_api_key=404,
+            api_key=409,
+        ),
+        body=lambda c: {"minutes": 5},
     ),
 }
 

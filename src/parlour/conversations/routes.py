@@ -24,6 +24,7 @@ from parlour.deps import ConversationIdPath, PrincipalDep, RuntimeDep
 from parlour.models.conversation import Status
 from parlour.models.user import Role
 from parlour.runtime import Runtime
+from parlour.timing import service as timing  # timing
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -59,7 +60,7 @@ async def create_conversation(
     """Open a conversation for a customer (customers: a few a minute, 429 beyond)."""
     limit_creation(runtime, request, principal)
     async with runtime.uow() as tx:
-        return await service.do_create_conversation(
+        view = await service.do_create_conversation(
             tx,
             principal,
             kind=body.kind,
@@ -67,6 +68,11 @@ async def create_conversation(
             subject=body.subject,
             closes_at=body.closes_at,
         )
+        if body.time_limit_minutes is not None:  # timing
+            await timing.do_limit_new_conversation(
+                tx, principal, view.id, minutes=body.time_limit_minutes
+            )
+        return view
 
 
 @router.get("", response_model=ConversationPage, responses=ERRORS)

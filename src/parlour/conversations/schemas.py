@@ -61,6 +61,11 @@ class QueueEntry(OutputModel):
     customer_display_name: str
 
 
+def _whole(value: object) -> object:
+    # timing: JSON Schema counts 10.0 as an integer; 2.5 stays wrong.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class ConversationCreate(InputModel):
     kind: str = Field(default="support", pattern=r"^[a-z][a-z0-9_]{0,31}$")
     customer_id: str | None = Field(default=None, max_length=64)
@@ -68,6 +73,10 @@ class ConversationCreate(InputModel):
     # When the deadline sweep ends it (reason `expired`); staff and service keys only.
     # (Not strict: the body arrives as parsed JSON, where a time can only be an ISO string.)
     closes_at: Annotated[AwareDatetime, Field(strict=False), AfterValidator(_utc)] | None = None
+    # timing: a time limit that starts when the first agent joins (staff and service keys).
+    time_limit_minutes: Annotated[int | None, BeforeValidator(_whole)] = Field(
+        default=None, ge=1, le=1440
+    )
 
 
 class ParticipantAdd(InputModel):

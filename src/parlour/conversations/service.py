@@ -892,3 +892,14 @@ async def locked_view(
     """The conversation as `principal` may read it, its row locked until the transaction ends."""
     access = await _locked_access(tx, principal, conversation_id)
     return await _view_for(tx, access.conversation, principal)
+
+
+# timing: time limits and ratings lock the conversation before their own rows, as every
+# lifecycle change does (docs/time-limits-ratings-transcripts.md).
+async def lock_conversation(
+    tx: UnitOfWork, conversation_id: str, tenant_id: str
+) -> Conversation | None:
+    """The tenant's conversation with its row locked until the transaction ends (None when it
+    does not exist there). For another domain's change that must serialise with the lifecycle
+    (joins, ends, sends); the caller does its own access check."""
+    return await repository.lock(tx.session, conversation_id, tenant_id)

@@ -15,6 +15,7 @@ from parlour.models.revoked_token import RevokedToken
 from parlour.models.routing import AgentRouting  # routing
 from parlour.models.tenant import Tenant
 from parlour.models.tenant_secret import TenantSecret
+from parlour.models.timing import ConversationTimer, Rating, RatingAgent  # timing
 from parlour.models.user import ApiKey, User
 
 __all__ = [
@@ -25,11 +26,14 @@ __all__ = [
     "Availability",
     "CannedResponse",
     "Conversation",
+    "ConversationTimer",  # timing
     "Job",
     "Message",
     "Order",
     "Participant",
     "Plan",
+    "Rating",  # timing
+    "RatingAgent",  # timing
     "RevokedToken",
     "StripeEvent",
     "Tenant",

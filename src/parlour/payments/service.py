@@ -47,6 +47,7 @@ from parlour.payments.schemas import (
 )
 from parlour.tenants import service as tenants
 from parlour.tenants.schemas import SecretName
+from parlour.timing import service as timing
 
 log = logging.getLogger(__name__)
 
@@ -332,8 +333,8 @@ async def do_complete_checkout(tx: UnitOfWork, tenant_id: str, paid: PaidCheckou
         order.no_expert_due_at = tx.now + timedelta(minutes=wait)
         if order.time_limit_minutes:
             seconds = order.time_limit_minutes * 60
-            # integrator: timing.set_time_limit(tx, view.id, tenant_id, seconds)
-            log.debug("time limit of %s: %s s (wired by timing)", view.id, seconds)
+            # In the creating transaction: the clock starts when the first expert joins.
+            await timing.set_time_limit(tx, view.id, tenant_id, seconds)
     elif order.conversation_id is not None:
         view = await conversations.get_conversation(tx, system, order.conversation_id)
         if view.status == Status.ended:
@@ -341,8 +342,11 @@ async def do_complete_checkout(tx: UnitOfWork, tenant_id: str, paid: PaidCheckou
             await _request_refund(tx, order, reason="extension_unused")
         elif order.extension_minutes:
             seconds = order.extension_minutes * 60
-            # integrator: timing.extend_time_limit(tx, order.conversation_id, tenant_id, seconds)
-            log.debug("extension of %s: %s s (wired by timing)", order.conversation_id, seconds)
+            try:
+                await timing.extend_time_limit(tx, order.conversation_id, tenant_id, seconds)
+            except ConversationEnded:
+                # It ended between the read above and the timer's lock: as above.
+                await _request_refund(tx, order, reason="extension_unused")
     await tx.session.flush()
     return order
 

@@ -4,7 +4,10 @@
 
 import { MAX_FILES, attachmentList, fileSize, uploadAttachment } from "./attachments.js";
 import { CannedPicker } from "./canned.js";
+import { Countdown } from "./countdown.js"; // timing
 import { api, newClientMsgId } from "./parlour.js";
+import { RatingForm } from "./rating-form.js"; // timing
+import { TranscriptLinks } from "./transcript-links.js"; // timing
 import {
   STATUS_LABEL,
   el,
@@ -101,6 +104,23 @@ export class ChatRoom {
     });
     this.#maybeMarkRead();
     if (this.viewer.mode === "participant" && this.status !== "ended") this.refs.input.focus();
+    // timing: the time limit's countdown, the customer's rating form after the end, and
+    // transcript downloads.
+    this.extras = [
+      new Countdown({
+        client: this.client,
+        conversation: this.conversation,
+        node: this.refs.countdown,
+      }),
+      new RatingForm({
+        client: this.client,
+        conversation: this.conversation,
+        me: this.me,
+        node: this.refs.rating,
+      }),
+      new TranscriptLinks({ conversationId: this.id, node: this.refs.transcript }),
+    ];
+    for (const extra of this.extras) extra.start();
   }
 
   // video: a link to /call/{id} when the viewer is one of the conversation's call parties (the
@@ -134,6 +154,7 @@ export class ChatRoom {
   /** Stop listening (the agent pane opens another conversation). */
   destroy() {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
+    for (const extra of this.extras || []) extra.destroy(); // timing
     clearTimeout(this.connTimer);
     clearTimeout(this.typingIdle);
     for (const typer of this.typers.values()) clearTimeout(typer.timer);
