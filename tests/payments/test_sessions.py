@@ -3,6 +3,8 @@ the no-expert refund, extensions, evidence, and who may not."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import httpx
 import pytest
 
@@ -77,11 +79,13 @@ async def test_an_expert_who_joined_keeps_the_promise(
     async with offline_rt.uow() as tx:
         await conversations_service.do_join(tx, cast["agent"], conversation.id)
     clock.advance(minutes=30)
-    assert await run_sweep(offline_rt) == []
+    # Past the no-expert window, and past chat10's 10 minutes since the join: the time limit
+    # ends the session; nothing is refunded.
+    assert await run_sweep(offline_rt) == ["time_limit"]
     order = await order_by_session(offline_rt, sid)
     assert (order.status, order.no_expert_due_at) == ("paid", None)
     [conversation] = await conversations(offline_rt)
-    assert conversation.status == Status.active
+    assert (conversation.status, conversation.end_reason) == (Status.ended, "time_limit")
 
 
 async def test_an_extension_of_a_running_session(
@@ -103,6 +107,11 @@ async def test_an_extension_of_a_running_session(
         await conversations_service.do_join(tx, cast["agent"], conversation.id)
     offer = (await offline_http.get(url, headers=customer)).json()
     assert offer["available"] and (offer["minutes"], offer["amount"]) == (5, 499)
+    # The plan's 10 minutes run from the expert's join (timing's clock, set by the payment).
+    timer_url = f"/api/v1/conversations/{conversation.id}/timer"
+    timer = (await offline_http.get(timer_url, headers=customer)).json()
+    assert timer["limit_seconds"] == 600 and timer["ends_at"] is not None
+    ends_before = datetime.fromisoformat(timer["ends_at"])
     # Only its customer: another customer learns nothing; staff are offered nothing.
     assert_error(await offline_http.get(url, headers=auth(offline_rt, cast["other"])), 404)
     staff = (await offline_http.get(url, headers=auth(offline_rt, cast["agent"]))).json()
@@ -114,6 +123,9 @@ async def test_an_extension_of_a_running_session(
     extension = await order_by_session(offline_rt, sid)
     assert (extension.purpose, extension.status, extension.amount) == ("extension", "paid", 499)
     assert (extension.conversation_id, extension.extension_minutes) == (conversation.id, 5)
+    # The paid extension moved the end by its 5 minutes.
+    timer = (await offline_http.get(timer_url, headers=customer)).json()
+    assert datetime.fromisoformat(timer["ends_at"]) - ends_before == timedelta(minutes=5)
     state = await offline_http.get(f"/api/v1/orders/by-checkout/{sid}", headers=customer)
     assert state.json()["destination"] == f"/chat/{conversation.id}"
     assert len(await conversations(offline_rt)) == 1
