@@ -219,3 +219,20 @@ def world(e2e_settings: Settings, server: LiveServer, browser: Browser) -> Itera
     # Every page must run without a script error and without a single alert/confirm/prompt.
     assert w.page_errors == [], w.page_errors
     assert w.dialogs == [], w.dialogs
+
+
+def without_sweep(world: World, work: Callable[[Runtime], Awaitable[None]]) -> None:
+    """Run `work` on a runtime that is not started: `World.run` starts one, whose own sweep
+    could act on the deadline moved into the past before the server's does, and its events
+    would reach no browser."""
+
+    async def go() -> None:
+        settings = world.settings.model_copy(update={"sweep_interval_seconds": 0})
+        rt = build_runtime(settings)
+        try:
+            await work(rt)
+        finally:
+            await rt.engine.dispose()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, go()).result()

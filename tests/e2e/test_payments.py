@@ -1,18 +1,23 @@
 """The offline demo's paid path in a real browser: /plans → the test payment page → the
 success page → the chat room, waiting → an expert joins (through the API) → messages both
-ways. (The time limit and the rating are added with those parts.)"""
+ways → the plan's time limit ends it (its stored end moved into the past; the server's own
+sweep acts) → the customer rates the session."""
 
 from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import update
 
 from parlour.auth.principal import Principal
+from parlour.models.timing import ConversationTimer
 from parlour.models.user import Role
-from tests.e2e.conftest import World
+from parlour.runtime import Runtime
+from tests.e2e.conftest import World, without_sweep
 
 pytestmark = pytest.mark.e2e
 
@@ -50,6 +55,28 @@ def test_buy_a_quick_chat_and_talk_to_an_expert(world: World) -> None:
     # The running timed session offers more minutes to its customer.
     page.reload()
     expect(page.get_by_role("button", name=re.compile(r"Buy 5 more minutes"))).to_be_visible()
+    expect(page.get_by_role("timer")).to_have_text(re.compile(r"^(10:00|9:[0-5]\d) left$"))
+
+    # The clock jumps to the end of the plan's 10 minutes.
+    async def time_is_up(rt: Runtime) -> None:
+        past = rt.clock.now() - timedelta(seconds=1)
+        async with rt.uow() as tx:
+            await tx.session.execute(
+                update(ConversationTimer)
+                .where(ConversationTimer.conversation_id == conversation_id)
+                .values(ends_at=past, due_at=past, warned_at=past)
+            )
+
+    without_sweep(world, time_is_up)
+    expect(page.get_by_role("status").filter(has_text="has ended")).to_contain_text(
+        "The time for this conversation ran out.", timeout=20_000
+    )
+    expect(box).to_be_disabled()
+
+    form = page.get_by_role("form", name="Rate this conversation")
+    form.get_by_text("5", exact=True).click()
+    form.get_by_role("button", name="Send rating").click()
+    expect(page.get_by_text("You rated this conversation 5 of 5. Thank you!")).to_be_visible()
 
 
 def _eventually_history(world: World, reader: Principal, conversation_id: str) -> list[dict]:

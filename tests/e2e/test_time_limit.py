@@ -4,10 +4,7 @@ server's own sweep acts), the composer closes and the customer rates the session
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,26 +14,9 @@ from sqlalchemy import update
 from parlour.conversations import service as conversations
 from parlour.models.timing import ConversationTimer
 from parlour.models.user import Role
-from parlour.runtime import Runtime, build_runtime
+from parlour.runtime import Runtime
 from parlour.timing import service as timing
-from tests.e2e.conftest import World
-
-
-def without_sweep(world: World, work: Callable[[Runtime], Awaitable[None]]) -> None:
-    """Run `work` on a runtime that is not started: `World.run` starts one, whose own sweep
-    could act on the deadline moved into the past before the server's does, and its events
-    would reach no browser."""
-
-    async def go() -> None:
-        settings = world.settings.model_copy(update={"sweep_interval_seconds": 0})
-        rt = build_runtime(settings)
-        try:
-            await work(rt)
-        finally:
-            await rt.engine.dispose()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, go()).result()
+from tests.e2e.conftest import World, without_sweep
 
 
 def test_countdown_end_at_the_limit_and_rating(world: World) -> None:
