@@ -28,6 +28,9 @@ from parlour.messages.routes import router as messages_router
 from parlour.realtime.gateway import router as realtime_router
 from parlour.runtime import Runtime, build_runtime
 from parlour.tenants.routes import router as tenant_router
+from parlour.tickets import cors as support_cors  # desk
+from parlour.tickets.routes import router as tickets_router  # desk
+from parlour.tickets.routes import support_router  # desk
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -77,6 +80,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(tenant_router)
     api.include_router(jobs_router)
     api.include_router(cron_router)
+    # desk: tickets and the public support start
+    api.include_router(tickets_router)
+    api.include_router(support_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])
@@ -104,6 +110,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     install_pages(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    # desk: CORS for the public support API, the tenant's widget origins only (inside the CSRF
+    # guard: a cross-site cookie write is refused as CSRF first).
+    app.add_middleware(
+        support_cors.SupportCors,
+        origin_allowed=settings.origin_allowed,
+        refusal=lambda: error_response(403, support_cors.CODE, support_cors.MESSAGE),
+    )
     # One CSRF rule for every route, API and pages alike (core/csrf.py says what and why).
     app.add_middleware(
         CsrfGuard,

@@ -26,6 +26,7 @@ from parlour.jobs.registry import handlers as job_handlers
 from parlour.jobs.worker import JobWorker
 from parlour.messages.writer import MessageWriter
 from parlour.realtime.broker import Broker, InProcessBroker
+from parlour.tickets import reactions as desk_reactions  # desk
 
 # How long stopping waits for a sweep pass in progress before cancelling it.
 SWEEP_STOP_SECONDS = 10.0
@@ -77,6 +78,8 @@ class Runtime:
         self.job_queue = JobQueue(self.jobs, on_commit=self.job_worker.wake)
         self.deadlines = DeadlineRegistry()
         conversation_expiry.register(self.deadlines)
+        # desk: a conversation's end resolves its ticket; support inactivity closes one.
+        desk_reactions.register(self.hooks, self.deadlines, self.uow)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""

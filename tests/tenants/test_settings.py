@@ -40,6 +40,9 @@ async def test_admin_reads_the_defaults(client: httpx.AsyncClient, world: World)
         "customer_conversation_kinds": ["support"],
         "announce_observers": True,
         "staff_label": "expert",
+        # desk
+        "widget_allowed_origins": [],
+        "support_inactivity_seconds": 86400,
     }
 
 

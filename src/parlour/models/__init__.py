@@ -6,6 +6,9 @@ from parlour.models.message import Message
 from parlour.models.revoked_token import RevokedToken
 from parlour.models.tenant import Tenant
 from parlour.models.tenant_secret import TenantSecret
+
+# desk: support tickets
+from parlour.models.ticket import Ticket, TicketCounter
 from parlour.models.user import ApiKey, User
 
 __all__ = [
@@ -17,5 +20,7 @@ __all__ = [
     "RevokedToken",
     "Tenant",
     "TenantSecret",
+    "Ticket",  # desk
+    "TicketCounter",  # desk
     "User",
 ]

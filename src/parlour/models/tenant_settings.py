@@ -15,7 +15,16 @@ import logging
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from parlour.core.origins import normalise_origin
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +37,17 @@ Label = Annotated[
         strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$"
     ),
 ]
+
+
+# desk: an exact browser origin (`https://shop.example`), stored as browsers send it.
+def _exact_origin(value: str) -> str:
+    origin = normalise_origin(value)
+    if origin is None:
+        raise ValueError("an origin is a scheme, a host and an optional port: https://shop.example")
+    return origin
+
+
+WidgetOrigin = Annotated[str, StringConstraints(max_length=300), AfterValidator(_exact_origin)]
 
 
 class TenantSettings(BaseModel):
@@ -49,6 +69,22 @@ class TenantSettings(BaseModel):
     staff_label: Label = Field(
         default="expert",
         description='What the tenant calls its staff ("expert", "mechanic", "volunteer", ...).',
+    )
+
+    # desk: the support widget and the support desk (docs/support-desk.md).
+    widget_allowed_origins: list[WidgetOrigin] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Sites that may embed the support widget (exact origins such as "
+        "https://shop.example): the embed page's frame-ancestors, the support API's CORS and "
+        "the realtime Origin check for guests. Empty: no other site may embed it.",
+    )
+    support_inactivity_seconds: int = Field(
+        default=24 * 60 * 60,
+        ge=60,
+        le=90 * 24 * 60 * 60,
+        description="A support conversation with no message for this long is closed "
+        "(reason inactivity) and its ticket resolved.",
     )
 
     @classmethod
