@@ -30,6 +30,7 @@ from parlour.web.demo_hint import demo_logins
 from parlour.web.navigation import home_for, login_redirect, page_principal, safe_next
 from parlour.web.render import STATIC, StaticAssets, build_templates, render
 from parlour.web.settings_page import router as settings_router
+from parlour.web.support_pages import router as support_router  # desk
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,6 +46,7 @@ def install_pages(app: FastAPI) -> None:
     app.mount("/static", StaticAssets(directory=STATIC), name="static")
     app.include_router(router)
     app.include_router(settings_router)
+    app.include_router(support_router)  # desk: /support, /support/embed, /widget.js
 
 
 def _me(principal: Principal) -> dict[str, Any]:
