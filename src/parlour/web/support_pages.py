@@ -59,6 +59,8 @@ async def _support_page(
             "staff_label": settings.staff_label,
             "max_chars": runtime.settings.max_message_chars,
             "embedded": embedded,
+            # Where the panel may hand the guest's credential when its own storage is blocked.
+            "widget_origins": list(settings.widget_allowed_origins) if embedded else [],
         },
     )
     if embedded:

@@ -58,6 +58,28 @@
     button.textContent = frame.hidden ? label : "Close chat";
   });
 
+  // The panel keeps the visitor's credential in its own storage. Where the browser blocks
+  // storage in third-party frames, it asks this script to keep it on the host page instead
+  // (only messages from the panel's frame and Parlour's origin are taken).
+  var KEY = "parlour.widget." + tenant;
+  window.addEventListener("message", function (event) {
+    var message = event.data;
+    if (!frame || event.source !== frame.contentWindow || event.origin !== origin) return;
+    if (!message || message.source !== "parlour-support" || message.tenant !== tenant) return;
+    try {
+      if (message.type === "load") {
+        var value = localStorage.getItem(KEY);
+        frame.contentWindow.postMessage({ source: "parlour-widget", type: "state", value: value }, origin);
+      } else if (message.type === "save" && typeof message.value === "string") {
+        localStorage.setItem(KEY, message.value);
+      } else if (message.type === "forget") {
+        localStorage.removeItem(KEY);
+      }
+    } catch (e) {
+      // storage blocked here too: the chat lasts as long as the page
+    }
+  });
+
   root.appendChild(style);
   root.appendChild(button);
   (document.body || document.documentElement).appendChild(host);

@@ -23,29 +23,79 @@ const againButton = document.getElementById("support-again-button");
 let client = null;
 let room = null;
 
-function load() {
+// Where the guest's credential is kept: this frame's own localStorage. A browser that blocks
+// storage in third-party frames (third-party cookies blocked) refuses it there; the panel then
+// asks the widget script on the host page to keep it (postMessage, only to and from the
+// tenant's listed sites), which trades the frame's isolation of the token for a chat that
+// survives a reload. docs/support-desk.md says why.
+const RELAY_TIMEOUT_MS = 1500;
+const relayed = data.embedded && window.parent !== window;
+let memory = null; // the state when no storage works at all
+
+function frameStorage() {
   try {
-    const saved = JSON.parse(localStorage.getItem(KEY) || "null");
+    const storage = window.localStorage;
+    storage.getItem(KEY);
+    return storage;
+  } catch {
+    return null;
+  }
+}
+
+function toParent(message) {
+  for (const origin of data.widget_origins || []) {
+    window.parent.postMessage({ source: "parlour-support", tenant: data.tenant, ...message }, origin);
+  }
+}
+
+function fromParent(timeoutMs) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(null), timeoutMs);
+    function done(value) {
+      clearTimeout(timer);
+      window.removeEventListener("message", onMessage);
+      resolve(value);
+    }
+    function onMessage(event) {
+      const message = event.data;
+      if (event.source !== window.parent) return;
+      if (!(data.widget_origins || []).includes(event.origin)) return;
+      if (!message || message.source !== "parlour-widget" || message.type !== "state") return;
+      done(typeof message.value === "string" ? message.value : null);
+    }
+    window.addEventListener("message", onMessage);
+    toParent({ type: "load" });
+  });
+}
+
+function parse(raw) {
+  try {
+    const saved = JSON.parse(raw || "null");
     return saved && saved.token && saved.me ? saved : null;
   } catch {
-    return null; // storage blocked or unreadable: start afresh
+    return null;
   }
+}
+
+async function load() {
+  const storage = frameStorage();
+  if (storage) return parse(storage.getItem(KEY));
+  if (relayed) return parse(await fromParent(RELAY_TIMEOUT_MS));
+  return memory;
 }
 
 function save(saved) {
-  try {
-    localStorage.setItem(KEY, JSON.stringify(saved));
-  } catch {
-    // Storage blocked (a strict privacy setting): the chat works until the page closes.
-  }
+  const storage = frameStorage();
+  if (storage) storage.setItem(KEY, JSON.stringify(saved));
+  else if (relayed) toParent({ type: "save", value: JSON.stringify(saved) });
+  memory = saved;
 }
 
 function forget() {
-  try {
-    localStorage.removeItem(KEY);
-  } catch {
-    // nothing kept
-  }
+  const storage = frameStorage();
+  if (storage) storage.removeItem(KEY);
+  else if (relayed) toParent({ type: "forget" });
+  memory = null;
 }
 
 function showStart({ returning = false } = {}) {
@@ -110,7 +160,7 @@ async function start(event) {
     errorLine.hidden = false;
     return;
   }
-  const saved = load();
+  const saved = await load();
   const body = { message, client_msg_id: newClientMsgId() };
   if (!saved) {
     for (const name of ["display_name", "email", "phone"]) {
@@ -148,7 +198,7 @@ async function start(event) {
 }
 
 async function resume() {
-  const saved = load();
+  const saved = await load();
   if (!saved || !saved.conversation_id) {
     showStart();
     return;
