@@ -42,7 +42,7 @@ def host_site(server_url: str, host: str) -> Iterator[str]:
     body = HOST_PAGE.format(server=server_url).encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
