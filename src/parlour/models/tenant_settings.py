@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -47,7 +48,22 @@ def _exact_origin(value: str) -> str:
     return origin
 
 
-WidgetOrigin = Annotated[str, StringConstraints(max_length=300), AfterValidator(_exact_origin)]
+WidgetOrigin = Annotated[
+    str,
+    StringConstraints(
+        max_length=300,
+        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?/?$",
+    ),
+    AfterValidator(_exact_origin),
+]
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON has one number type: 600.0 is the integer 600 (a string is still refused).
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Seconds = Annotated[int, BeforeValidator(_whole_number)]
 
 
 class TenantSettings(BaseModel):
@@ -79,7 +95,7 @@ class TenantSettings(BaseModel):
         "https://shop.example): the embed page's frame-ancestors, the support API's CORS and "
         "the realtime Origin check for guests. Empty: no other site may embed it.",
     )
-    support_inactivity_seconds: int = Field(
+    support_inactivity_seconds: Seconds = Field(
         default=24 * 60 * 60,
         ge=60,
         le=90 * 24 * 60 * 60,
