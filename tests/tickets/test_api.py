@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from parlour.models.ticket import Ticket
 from parlour.models.user import User
 from parlour.runtime import Runtime
-from tests.api.support import assert_error, make_world, row_counts
+from tests.api.support import assert_error, deactivate, make_world, row_counts
 from tests.tickets.support import START, start_chat
 
 TICKETS = "/api/v1/tickets"
@@ -313,3 +313,32 @@ async def test_a_customer_who_writes_again_gets_a_linked_ticket_whose_history_st
     assert_error(await client.get(history_url, headers=h["customer"]), 403)
     admin = await client.get(history_url, headers=h["admin"])
     assert admin.status_code == 200 and len(admin.json()["earlier"]) == 1
+
+
+async def test_a_revoked_or_deactivated_guest_cannot_write_again(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    await make_world(runtime)
+    first = await start_chat(client, "Hello")
+    token = first["credential"]["access_token"]
+    assert (await client.post("/api/v1/auth/logout", headers=bearer(token))).status_code == 204
+    before = await row_counts(runtime)
+    assert_error(
+        await client.post(START, json={"message": "again"}, headers=bearer(token)),
+        401,
+        "invalid_token",
+    )
+    second = await start_chat(client, "Hi")
+    await deactivate(runtime, second["credential"]["user"]["id"])
+    assert_error(
+        await client.post(
+            START,
+            json={"message": "again"},
+            headers=bearer(second["credential"]["access_token"]),
+        ),
+        401,
+        "invalid_token",
+    )
+    # Only the second guest's own start was stored.
+    assert len(await _tickets(runtime)) == 2
+    assert (await row_counts(runtime))["conversations"] == before["conversations"] + 1

@@ -13,7 +13,7 @@
   var tenant = script.getAttribute("data-tenant") || "";
   var label = script.getAttribute("data-label") || "Chat with us";
   var origin = new URL(script.src, location.href).origin;
-  var src = origin + "/support/embed?tenant=" + encodeURIComponent(tenant);
+  var src = origin + "/support/embed" + (tenant ? "?tenant=" + encodeURIComponent(tenant) : "");
 
   var host = document.createElement("div");
   host.setAttribute("data-parlour-widget", "");
