@@ -16,7 +16,10 @@ export class ApiError extends Error {
 }
 
 /** Call the REST API; resolves with the JSON body, rejects with an ApiError. */
-export async function api(path, { method = "GET", body, token, base = "" } = {}) {
+export async function api(
+  path,
+  { method = "GET", body, token, base = "", credentials = undefined } = {},
+) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -26,7 +29,8 @@ export async function api(path, { method = "GET", body, token, base = "" } = {})
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: token ? "omit" : "same-origin",
+      // A bearer token is the credential: the cookie is not sent (nor is it for "omit").
+      credentials: credentials || (token ? "omit" : "same-origin"),
     });
   } catch {
     throw new ApiError(0, "network", "Could not reach the server. Check your connection.");

@@ -170,7 +170,14 @@ async function start(event) {
   sendButton.disabled = true;
   errorLine.hidden = true;
   try {
-    const result = await api(START, { method: "POST", body, token: saved ? saved.token : null });
+    // Never the Parlour session cookie: the chat belongs to this visitor's guest (or to the
+    // guest kept here), whoever happens to be signed in to Parlour in this browser.
+    const result = await api(START, {
+      method: "POST",
+      body,
+      token: saved ? saved.token : null,
+      credentials: "omit",
+    });
     const next = result.credential
       ? {
           token: result.credential.access_token,
