@@ -132,3 +132,18 @@ def test_a_visitor_chats_through_the_widget_on_another_site(world: World, host: 
         # It is still live after the reload.
         world.say(agent, cid, "Try the other valve")
         expect(panel.locator(ITEMS).filter(has_text="Try the other valve")).to_be_visible()
+
+
+def test_the_support_page_chats_as_a_visitor_even_in_a_signed_in_browser(world: World) -> None:
+    agent = world.user(Role.agent, "Sam Signed-In")
+    page = world.page(agent, "/support")  # the browser carries the agent's session cookie
+    page.get_by_role("textbox", name="Message", exact=True).fill("Testing the desk")
+    page.get_by_role("button", name="Start chat").click()
+    expect(page.get_by_text("Waiting for an expert to join")).to_be_visible()
+    composer = page.get_by_role("textbox", name="Message", exact=True)
+    composer.fill("Live too?")
+    composer.press("Enter")
+    expect(page.locator(ITEMS).filter(has_text="Live too?")).to_be_visible()
+    page.reload()
+    expect(page.locator(ITEMS).filter(has_text="Live too?")).to_be_visible()
+    expect(page.locator(ITEMS).filter(has_text="Testing the desk")).to_be_visible()

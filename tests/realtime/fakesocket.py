@@ -24,9 +24,10 @@ class FakeSocket:
         *,
         origin: str | None = None,
         by_cookie: bool = False,
+        query: str | None = None,
     ) -> None:
         """`origin`: the browser's Origin header; `by_cookie`: the token as the session cookie
-        instead of `?token=`."""
+        instead of `?token=`; `query`: the query string instead."""
         self._incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._incoming.put_nowait({"type": "websocket.connect"})
         self.frames: list[Frame] = []
@@ -42,7 +43,13 @@ class FakeSocket:
             "type": "websocket",
             "path": "/api/v1/realtime",
             "raw_path": b"/api/v1/realtime",
-            "query_string": b"" if by_cookie else f"token={token}".encode(),
+            "query_string": (
+                query.encode()
+                if query is not None
+                else b""
+                if by_cookie
+                else f"token={token}".encode()
+            ),
             "headers": [
                 (b"host", b"testserver"),
                 *([(b"origin", origin.encode())] if origin else []),

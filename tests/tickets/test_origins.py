@@ -172,3 +172,23 @@ async def test_the_realtime_gateway_accepts_a_guest_only_from_listed_origins(
     # Taking the site off the list shuts its guests out at once.
     await allow_widget(runtime)
     assert await _outcome(FakeSocket(runtime, guest, origin=SHOP)) == "4003"
+
+
+async def test_a_client_with_its_own_token_is_not_taken_for_the_cookies_user(
+    runtime: Runtime,
+) -> None:
+    world = await make_world(runtime)
+    guest = await _guest(runtime)
+    agent = token_for(runtime, world.agent)
+    # The support page in a browser where an agent is signed in: `?auth=frame`, then the
+    # guest's token in the first frame; the agent's cookie is not used.
+    ws = FakeSocket(runtime, agent, by_cookie=True, query="auth=frame", origin="http://testserver")
+    ws.send({"type": "auth", "token": guest})
+    ready = await ws.until(lambda f: f["type"] == "ready")
+    assert ready["role"] == "customer" and ready["user_id"] != world.agent.user_id
+    await ws.leave()
+    # Without it the cookie authenticates, as before.
+    ws = FakeSocket(runtime, agent, by_cookie=True, origin="http://testserver")
+    ready = await ws.until(lambda f: f["type"] == "ready")
+    assert ready["user_id"] == world.agent.user_id
+    await ws.leave()

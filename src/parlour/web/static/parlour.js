@@ -88,8 +88,11 @@ export class ParlourClient extends EventTarget {
   } = {}) {
     super();
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    this.url = url || `${scheme}://${location.host}/api/v1/realtime`;
     this.token = token || null;
+    // With a token of its own, the client authenticates by its first frame and says so, so the
+    // server does not take it for whoever this browser's session cookie belongs to.
+    this.url =
+      url || `${scheme}://${location.host}/api/v1/realtime${this.token ? "?auth=frame" : ""}`;
     this.ackTimeoutMs = ackTimeoutMs;
     this.pingIntervalMs = pingIntervalMs;
     this.pongTimeoutMs = pongTimeoutMs;
