@@ -29,6 +29,7 @@ from tests.api.support import (
 )
 from tests.factories import PASSWORD, auth, make_conversation, make_user
 from tests.jobs.support import make_job
+from tests.tickets.support import make_ticket  # desk
 
 CALLERS = (
     "anonymous",
@@ -119,6 +120,19 @@ JOB_ADMINS = _statuses(
     foreign_admin=404,
     foreign_api_key=403,
     api_key=403,
+)
+
+# desk: staff who may read the ticket's conversation; customers 403, the rest learn nothing.
+TICKET_READERS = _statuses(
+    anonymous=401,
+    customer=403,
+    other_customer=403,
+    agent=200,
+    other_agent=404,
+    admin=200,
+    foreign_admin=404,
+    foreign_api_key=404,
+    api_key=200,
 )
 
 MATRIX: dict[tuple[str, str], Row] = {
@@ -290,6 +304,42 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/admin/jobs/{job_id}"): Row(JOB_ADMINS, mutates=False),
     # Retrying a failed job queues it; queued jobs may be retried too, so cells stay independent.
     ("POST", "/api/v1/admin/jobs/{job_id}/retry"): Row(JOB_ADMINS),
+    # desk: the public support start (the customer already has an open support chat: its
+    # message goes there, 200) and tickets ({ticket_id}: the customer's, the agent taking part).
+    ("POST", "/api/v1/support/conversations"): Row(
+        _statuses(
+            anonymous=201,  # becomes a guest
+            customer=200,
+            other_customer=201,
+            agent=403,
+            other_agent=403,
+            admin=403,
+            foreign_admin=403,
+            foreign_api_key=403,
+            api_key=403,
+        ),
+        body=lambda c: {"message": "hi"},
+        mutates=False,
+    ),
+    ("GET", "/api/v1/tickets"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=403,
+            agent=200,
+            other_agent=200,  # their own tickets: none (the leak check holds it)
+            admin=200,
+            foreign_admin=200,
+            foreign_api_key=200,
+            api_key=200,
+        ),
+        mutates=False,
+    ),
+    ("GET", "/api/v1/tickets/{ticket_id}"): Row(TICKET_READERS, mutates=False),
+    ("GET", "/api/v1/tickets/{ticket_id}/history"): Row(TICKET_READERS, mutates=False),
+    ("PATCH", "/api/v1/tickets/{ticket_id}"): Row(
+        TICKET_READERS, body=lambda c: {"priority": "high"}, mutates=False
+    ),
 }
 
 
@@ -332,6 +382,7 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
     assert login_email is not None
     shared = (await make_conversation(runtime, world.customer, agent=world.agent)).id
     job_id = await make_job(runtime, world.admin.tenant_id, key="matrix")
+    ticket_id = await make_ticket(runtime, world.customer, world.agent)  # desk
 
     wrong = []
     for (method, path), row in MATRIX.items():
@@ -345,6 +396,7 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
                 path.replace("{conversation_id}", cid)
                 .replace("{name}", "stripe_secret_key")
                 .replace("{job_id}", job_id)
+                .replace("{ticket_id}", ticket_id)  # desk
             )
             if "{user_id}" in url:
                 target = await make_member(runtime, "customer", name="Target")

@@ -6,7 +6,11 @@ from typing import Any
 
 import httpx
 
+from parlour.auth.principal import Principal
+from parlour.auth.service import get_tenant
+from parlour.conversations import service as conversations
 from parlour.runtime import Runtime
+from parlour.tickets import service
 from tests.api.support import set_tenant_settings
 
 START = "/api/v1/support/conversations"
@@ -34,3 +38,15 @@ async def start_chat(
 
 async def allow_widget(rt: Runtime, *origins: str, tenant: str | None = None) -> None:
     await set_tenant_settings(rt, tenant, widget_allowed_origins=list(origins))
+
+
+async def make_ticket(rt: Runtime, customer: Principal, agent: Principal | None = None) -> str:
+    """A support chat the customer starts (its ticket's id), joined by `agent` when given."""
+    async with rt.uow() as tx:
+        tenant = await get_tenant(tx.session, customer.tenant_id)
+        started = await service.do_start_support(
+            tx, tenant, customer, service.Visitor(message="Help"), max_chars=4000
+        )
+        if agent is not None:
+            await conversations.do_join(tx, agent, started.conversation.id)
+    return started.ticket.id
