@@ -33,6 +33,8 @@ class Ticket(Base):
         UniqueConstraint("conversation_id"),
         # The staff list: a tenant's tickets of a status, newest first.
         Index(None, "tenant_id", "status", "number"),
+        # The inactivity sweep: which tenants have open tickets (every few seconds).
+        Index(None, "status", "tenant_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -69,10 +69,14 @@ def upgrade() -> None:
             ["tenant_id", "status", "number"],
             unique=False,
         )
+        batch_op.create_index(
+            batch_op.f("ix_tickets_status_tenant_id"), ["status", "tenant_id"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_tickets_status_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_tickets_tenant_id_status_number"))
         batch_op.drop_index(batch_op.f("ix_tickets_customer_id"))
     op.drop_table("tickets")
