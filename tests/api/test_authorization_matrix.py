@@ -137,6 +137,43 @@ TICKET_READERS = _statuses(
 
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/openapi.json"): Row(_everyone(200), mutates=False),
+    # desk: first, before the rows below bring other_agent into conversations (which then
+    # have tickets it may list). The public support start (the customer already has an open support chat: its
+    # message goes there, 200) and tickets ({ticket_id}: the customer's, the agent taking part).
+    ("POST", "/api/v1/support/conversations"): Row(
+        _statuses(
+            anonymous=201,  # becomes a guest
+            customer=200,
+            other_customer=201,
+            agent=403,
+            other_agent=403,
+            admin=403,
+            foreign_admin=403,
+            foreign_api_key=403,
+            api_key=403,
+        ),
+        body=lambda c: {"message": "hi"},
+        mutates=False,
+    ),
+    ("GET", "/api/v1/tickets"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=403,
+            agent=200,
+            other_agent=200,  # their own tickets: none (the leak check holds it)
+            admin=200,
+            foreign_admin=200,
+            foreign_api_key=200,
+            api_key=200,
+        ),
+        mutates=False,
+    ),
+    ("GET", "/api/v1/tickets/{ticket_id}"): Row(TICKET_READERS, mutates=False),
+    ("GET", "/api/v1/tickets/{ticket_id}/history"): Row(TICKET_READERS, mutates=False),
+    ("PATCH", "/api/v1/tickets/{ticket_id}"): Row(
+        TICKET_READERS, body=lambda c: {"priority": "high"}, mutates=False
+    ),
     # No user's credential opens it: only the operator's PARLOUR_CRON_SECRET (tests/deadlines).
     ("POST", "/api/v1/cron/close-expired"): Row(_everyone(401), mutates=False),
     ("POST", "/api/v1/auth/login"): Row(
@@ -304,42 +341,6 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/admin/jobs/{job_id}"): Row(JOB_ADMINS, mutates=False),
     # Retrying a failed job queues it; queued jobs may be retried too, so cells stay independent.
     ("POST", "/api/v1/admin/jobs/{job_id}/retry"): Row(JOB_ADMINS),
-    # desk: the public support start (the customer already has an open support chat: its
-    # message goes there, 200) and tickets ({ticket_id}: the customer's, the agent taking part).
-    ("POST", "/api/v1/support/conversations"): Row(
-        _statuses(
-            anonymous=201,  # becomes a guest
-            customer=200,
-            other_customer=201,
-            agent=403,
-            other_agent=403,
-            admin=403,
-            foreign_admin=403,
-            foreign_api_key=403,
-            api_key=403,
-        ),
-        body=lambda c: {"message": "hi"},
-        mutates=False,
-    ),
-    ("GET", "/api/v1/tickets"): Row(
-        _statuses(
-            anonymous=401,
-            customer=403,
-            other_customer=403,
-            agent=200,
-            other_agent=200,  # their own tickets: none (the leak check holds it)
-            admin=200,
-            foreign_admin=200,
-            foreign_api_key=200,
-            api_key=200,
-        ),
-        mutates=False,
-    ),
-    ("GET", "/api/v1/tickets/{ticket_id}"): Row(TICKET_READERS, mutates=False),
-    ("GET", "/api/v1/tickets/{ticket_id}/history"): Row(TICKET_READERS, mutates=False),
-    ("PATCH", "/api/v1/tickets/{ticket_id}"): Row(
-        TICKET_READERS, body=lambda c: {"priority": "high"}, mutates=False
-    ),
 }
 
 

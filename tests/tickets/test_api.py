@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from parlour.core.clock import FrozenClock
+from parlour.core.ratelimit import RateLimiter
 from parlour.models.ticket import Ticket
 from parlour.models.user import User
 from parlour.runtime import Runtime
@@ -103,6 +105,8 @@ async def test_guest_creation_is_limited_per_address(
     runtime: Runtime, client: httpx.AsyncClient
 ) -> None:
     runtime.settings.guest_rate_per_minute = 2
+    # A fixed window: a still clock keeps the three starts in one minute.
+    runtime.limiter = RateLimiter(FrozenClock())
     await make_world(runtime)
     await start_chat(client, "a")
     await start_chat(client, "b")
@@ -342,3 +346,32 @@ async def test_a_revoked_or_deactivated_guest_cannot_write_again(
     # Only the second guest's own start was stored.
     assert len(await _tickets(runtime)) == 2
     assert (await row_counts(runtime))["conversations"] == before["conversations"] + 1
+
+
+async def test_a_support_conversation_opened_another_way_gets_its_ticket(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    world = await make_world(runtime)
+    h = world.headers
+    first = await start_chat(client, "Through the widget")
+    opened = await client.post(
+        "/api/v1/conversations",
+        json={"kind": "support", "subject": "From my page"},
+        headers=h["customer"],
+    )
+    assert opened.status_code == 201
+    staff_opened = await client.post(
+        "/api/v1/conversations",
+        json={"kind": "consultation", "customer_id": world.customer.user_id},
+        headers=h["admin"],
+    )
+    assert staff_opened.status_code == 201
+    tickets = await _tickets(runtime)
+    assert [(t.number, t.subject, t.conversation_id) for t in tickets] == [
+        (1, "Through the widget", first["conversation"]["id"]),
+        (2, "From my page", opened.json()["id"]),
+    ]  # one each (the widget's is not doubled), none for the consultation
+    # It is a ticket like any other: the customer writing through the desk continues it.
+    token = h["customer"]["Authorization"].removeprefix("Bearer ")
+    again = await start_chat(client, "Still there?", token=token, expect=200)
+    assert again["ticket"]["number"] == 2

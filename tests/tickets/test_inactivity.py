@@ -13,6 +13,7 @@ import pytest
 from parlour.auth.principal import Principal
 from parlour.auth.service import get_tenant_by_slug, principal_for
 from parlour.config import Settings
+from parlour.conversations import service as conversations
 from parlour.core.clock import FrozenClock
 from parlour.deadlines.sweep import sweep
 from parlour.messages.service import do_send_message
@@ -22,7 +23,7 @@ from parlour.tickets import service
 from parlour.tickets.reactions import INACTIVITY
 from tests.api.support import make_member, set_tenant_settings
 from tests.deadlines.support import conversation, ended_messages
-from tests.factories import make_conversation, make_tenant
+from tests.factories import make_tenant
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -102,7 +103,11 @@ async def test_the_tenant_sets_the_wait_and_other_conversations_are_left_alone(
     slow_cid, _, _ = await _start(frozen)
     quick_cid, quick_tid, _ = await _start(frozen, "quick")
     customer = await make_member(frozen, "customer", name="Cara")
-    plain = await make_conversation(frozen, customer)  # no ticket: not the desk's
+    admin = await make_member(frozen, "admin", name="Ada")
+    async with frozen.uow() as tx:  # not a support conversation: not the desk's
+        plain = await conversations.do_create_conversation(
+            tx, admin, kind="consultation", customer_id=customer.user_id, subject=None
+        )
 
     clock.advance(minutes=10)
     assert await _sweep(frozen) == [(INACTIVITY, quick_cid, "inactivity")]

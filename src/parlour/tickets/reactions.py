@@ -1,5 +1,9 @@
 """How the desk reacts to time and to other domains, wired by the runtime:
 
+- `conversation.created` of a `support` conversation opened another way than the support start
+  (the customer's conversations page, `POST /conversations`) gives it its ticket, in a unit of
+  work of its own (the support start makes the ticket in the same transaction; then this finds
+  it and does nothing).
 - `conversation.ended` (any reason: the customer, an agent, expiry, a time limit) resolves the
   conversation's ticket, in a unit of work of its own after the end committed; idempotent (a
   ticket already resolved, as when staff resolved it or the inactivity sweep ended it in the
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from parlour.conversations.service import ENDED
+from parlour.conversations.service import CREATED, ENDED
 from parlour.core.domain_events import DomainEvent, DomainHooks
 from parlour.core.uow import UnitOfWork
 from parlour.deadlines.registry import DeadlineRegistry, Due
@@ -42,5 +46,12 @@ def register(
                 tx, str(event.data["conversation_id"]), event.tenant_id
             )
 
+    async def ensure_ticket(event: DomainEvent) -> None:
+        if event.data.get("kind") != service.KIND:
+            return
+        async with uow() as tx:
+            await service.do_ensure_ticket(tx, str(event.data["conversation_id"]), event.tenant_id)
+
+    hooks.on(CREATED, ensure_ticket)
     hooks.on(ENDED, resolve_ticket)
     deadlines.register_deadline(INACTIVITY, find_idle, close_idle)

@@ -77,6 +77,16 @@ async def lock_for_conversation(
     )
 
 
+async def for_conversation(
+    session: AsyncSession, conversation_id: str, tenant_id: str
+) -> Ticket | None:
+    return await session.scalar(
+        select(Ticket).where(
+            Ticket.conversation_id == conversation_id, Ticket.tenant_id == tenant_id
+        )
+    )
+
+
 async def latest_for_customer(
     session: AsyncSession, tenant_id: str, customer_id: str
 ) -> Ticket | None:

@@ -370,6 +370,40 @@ async def ticket_history(tx: UnitOfWork, principal: Principal, ticket_id: str) -
     return TicketHistory(earlier=earlier)
 
 
+# -- support conversations opened elsewhere ----------------------------------------------------
+
+
+async def do_ensure_ticket(tx: UnitOfWork, conversation_id: str, tenant_id: str) -> bool:
+    """Give a support conversation opened another way (the customer's conversations page,
+    `POST /conversations`, staff or a key opening one for a customer) its ticket; False when it
+    has one (the support start makes it in its own transaction) or is not a support one."""
+    if await repository.for_conversation(tx.session, conversation_id, tenant_id) is not None:
+        return False
+    system = Principal.system_actor(tenant_id)
+    view = await conversations.get_conversation(tx, system, conversation_id)
+    if view.kind != KIND:
+        return False
+    previous = await repository.latest_for_customer(tx.session, tenant_id, view.customer_id)
+    ticket = Ticket(
+        id=new_id(),
+        tenant_id=tenant_id,
+        number=await repository.allocate_number(tx.session, tenant_id),
+        conversation_id=conversation_id,
+        customer_id=view.customer_id,
+        previous_ticket_id=previous.id if previous is not None else None,
+        status=TicketStatus.resolved if view.status == Status.ended else TicketStatus.open,
+        priority=TicketPriority.normal,
+        subject=_subject(view.subject, "Support conversation"),
+        contact_email=None,
+        created_at=view.created_at,
+        updated_at=tx.now,
+        resolved_at=tx.now if view.status == Status.ended else None,
+    )
+    tx.session.add(ticket)
+    await tx.session.flush()
+    return True
+
+
 # -- reactions: a conversation's end, inactivity ---------------------------------------------
 
 
