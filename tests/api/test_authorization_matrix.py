@@ -138,8 +138,9 @@ TICKET_READERS = _statuses(
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/openapi.json"): Row(_everyone(200), mutates=False),
     # desk: first, before the rows below bring other_agent into conversations (which then
-    # have tickets it may list). The public support start (the customer already has an open support chat: its
-    # message goes there, 200) and tickets ({ticket_id}: the customer's, the agent taking part).
+    # have tickets it may list). The public support start (the customer already has an open
+    # support chat: its message goes there, 200) and tickets ({ticket_id}: the customer's, the
+    # agent taking part).
     ("POST", "/api/v1/support/conversations"): Row(
         _statuses(
             anonymous=201,  # becomes a guest
