@@ -39,6 +39,9 @@ from parlour.realtime.gateway import router as realtime_router
 from parlour.routing.routes import router as routing_router  # routing
 from parlour.runtime import Runtime, build_runtime
 from parlour.tenants.routes import router as tenant_router
+from parlour.tickets import cors as support_cors  # desk
+from parlour.tickets.routes import router as tickets_router  # desk
+from parlour.tickets.routes import support_router  # desk
 from parlour.timing.routes import router as timing_router  # timing
 from parlour.transcripts.routes import router as transcripts_router  # timing
 
@@ -103,6 +106,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(timing_router)
     api.include_router(ratings_router)
     api.include_router(transcripts_router)
+    # desk: tickets and the public support start
+    api.include_router(tickets_router)
+    api.include_router(support_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])
@@ -134,6 +140,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         max_bytes=settings.max_request_bytes,
         # attachments: uploads carry files up to their own limit (enforced by the handler too).
         per_path={"/api/v1/attachments": upload_limit(settings)},
+    )
+    # desk: CORS for the public support API, the tenant's widget origins only (inside the CSRF
+    # guard: a cross-site cookie write is refused as CSRF first).
+    app.add_middleware(
+        support_cors.SupportCors,
+        origin_allowed=settings.origin_allowed,
+        refusal=lambda: error_response(403, support_cors.CODE, support_cors.MESSAGE),
     )
     # One CSRF rule for every route, API and pages alike (core/csrf.py says what and why).
     app.add_middleware(

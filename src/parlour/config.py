@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from parlour.core.ice import IceServer, parse_ice_servers
+from parlour.core.origins import parse_origin as _origin
 from parlour.core.proxies import parse_networks
 
 MIN_SECRET_KEY_BYTES = 32
@@ -199,23 +200,6 @@ class Settings(BaseSettings):
             return True
         ours = {"ws": "http", "wss": "https"}.get(scheme.lower(), scheme.lower())
         return theirs == _origin(f"{ours}://{host}")
-
-
-DEFAULT_PORTS = {"http": "80", "https": "443"}
-
-
-def _origin(value: str) -> tuple[str, str] | None:
-    """(scheme, host[:port]) of an origin, lower-cased, without a default port; None when it is
-    not an http(s) origin."""
-    scheme, sep, netloc = value.strip().rstrip("/").partition("://")
-    scheme, netloc = scheme.lower(), netloc.lower()
-    if not sep or scheme not in DEFAULT_PORTS or not netloc or "/" in netloc or "@" in netloc:
-        return None
-    if not netloc.endswith("]"):  # "[::1]" has colons but no port
-        host, colon, port = netloc.rpartition(":")
-        if colon and port == DEFAULT_PORTS[scheme]:
-            netloc = host
-    return scheme, netloc
 
 
 def _secret_key_file(path: Path) -> str:

@@ -31,6 +31,7 @@ from parlour.messages.writer import MessageWriter
 from parlour.payments import no_expert, refund_job  # payments: its deadline and its job
 from parlour.realtime.broker import Broker, InProcessBroker
 from parlour.routing.dispatch import Router  # routing
+from parlour.tickets import reactions as desk_reactions  # desk
 from parlour.timing import deadline as timing_deadline  # timing
 
 # How long stopping waits for a sweep pass in progress before cancelling it.
@@ -95,6 +96,8 @@ class Runtime:
         refund_job.register_with(self.jobs)  # payments
         # timing: session time limits (their sweep deadline and the hook that starts the clock)
         timing_deadline.register(self.deadlines, self.hooks, self.uow)
+        # desk: a conversation's end resolves its ticket; support inactivity closes one.
+        desk_reactions.register(self.hooks, self.deadlines, self.uow)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""

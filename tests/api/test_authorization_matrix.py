@@ -30,6 +30,7 @@ from tests.api.support import (
 from tests.factories import PASSWORD, auth, make_conversation, make_user
 from tests.jobs.support import make_job
 from tests.payments.support import matrix_ids  # payments
+from tests.tickets.support import make_ticket  # desk
 
 CALLERS = (
     "anonymous",
@@ -173,7 +174,58 @@ def _canned_admins(status: int) -> tuple[int, ...]:
     )
 
 
+# desk: staff who may read the ticket's conversation; customers 403, the rest learn nothing.
+TICKET_READERS = _statuses(
+    anonymous=401,
+    customer=403,
+    other_customer=403,
+    agent=200,
+    other_agent=404,
+    admin=200,
+    foreign_admin=404,
+    foreign_api_key=404,
+    api_key=200,
+)
+
 MATRIX: dict[tuple[str, str], Row] = {
+    # desk: first, before the rows below bring other_agent into conversations (which then
+    # have tickets it may list). The public support start (the customer already has an open
+    # support chat: its message goes there, 200) and tickets ({ticket_id}: the customer's, the
+    # agent taking part).
+    ("POST", "/api/v1/support/conversations"): Row(
+        _statuses(
+            anonymous=201,  # becomes a guest
+            customer=200,
+            other_customer=201,
+            agent=403,
+            other_agent=403,
+            admin=403,
+            foreign_admin=403,
+            foreign_api_key=403,
+            api_key=403,
+        ),
+        body=lambda c: {"message": "hi"},
+        mutates=False,
+    ),
+    ("GET", "/api/v1/tickets"): Row(
+        _statuses(
+            anonymous=401,
+            customer=403,
+            other_customer=403,
+            agent=200,
+            other_agent=200,  # their own tickets: none (the leak check holds it)
+            admin=200,
+            foreign_admin=200,
+            foreign_api_key=200,
+            api_key=200,
+        ),
+        mutates=False,
+    ),
+    ("GET", "/api/v1/tickets/{ticket_id}"): Row(TICKET_READERS, mutates=False),
+    ("GET", "/api/v1/tickets/{ticket_id}/history"): Row(TICKET_READERS, mutates=False),
+    ("PATCH", "/api/v1/tickets/{ticket_id}"): Row(
+        TICKET_READERS, body=lambda c: {"priority": "high"}, mutates=False
+    ),
     ("GET", "/api/v1/openapi.json"): Row(_everyone(200), mutates=False),
     # No user's credential opens it: only the operator's PARLOUR_CRON_SECRET (tests/deadlines).
     ("POST", "/api/v1/cron/close-expired"): Row(_everyone(401), mutates=False),
@@ -560,6 +612,7 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
     assert login_email is not None
     shared = (await make_conversation(runtime, world.customer, agent=world.agent)).id
     job_id = await make_job(runtime, world.admin.tenant_id, key="matrix")
+    ticket_id = await make_ticket(runtime, world.customer, world.agent)  # desk
     canned = await client.post(
         "/api/v1/canned-responses",
         json={"shortcut": "matrix-target", "title": "Target", "body": "Hello"},
@@ -580,6 +633,7 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
                 path.replace("{conversation_id}", cid)
                 .replace("{name}", "stripe_secret_key")
                 .replace("{job_id}", job_id)
+                .replace("{ticket_id}", ticket_id)  # desk
                 .replace("{canned_id}", canned_id)
             )
             url = payments_ids.fill(url)  # payments

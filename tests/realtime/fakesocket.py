@@ -17,7 +17,17 @@ Frame = dict[str, Any]
 
 
 class FakeSocket:
-    def __init__(self, runtime: Runtime, token: str) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        token: str,
+        *,
+        origin: str | None = None,
+        by_cookie: bool = False,
+        query: str | None = None,
+    ) -> None:
+        """`origin`: the browser's Origin header; `by_cookie`: the token as the session cookie
+        instead of `?token=`; `query`: the query string instead."""
         self._incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._incoming.put_nowait({"type": "websocket.connect"})
         self.frames: list[Frame] = []
@@ -33,8 +43,18 @@ class FakeSocket:
             "type": "websocket",
             "path": "/api/v1/realtime",
             "raw_path": b"/api/v1/realtime",
-            "query_string": f"token={token}".encode(),
-            "headers": [(b"host", b"testserver")],
+            "query_string": (
+                query.encode()
+                if query is not None
+                else b""
+                if by_cookie
+                else f"token={token}".encode()
+            ),
+            "headers": [
+                (b"host", b"testserver"),
+                *([(b"origin", origin.encode())] if origin else []),
+                *([(b"cookie", f"parlour_token={token}".encode())] if by_cookie else []),
+            ],
             "scheme": "ws",
             "server": ("testserver", 80),
             "client": ("127.0.0.1", 1234),

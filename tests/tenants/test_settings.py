@@ -50,6 +50,9 @@ async def test_admin_reads_the_defaults(client: httpx.AsyncClient, world: World)
         "routed_kinds": ["support", "consultation", "video", "diagnostic"],
         "default_agent_capacity": 3,
         "no_expert_refund_minutes": 15,  # payments
+        # desk
+        "widget_allowed_origins": [],
+        "support_inactivity_seconds": 86400,
     }
 
 

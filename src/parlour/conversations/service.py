@@ -679,6 +679,24 @@ async def do_close_expired(tx: UnitOfWork, conversation_id: str, tenant_id: str)
     return True
 
 
+# desk: the inactivity deadline of support conversations (parlour.tickets.inactivity).
+async def do_close_idle(
+    tx: UnitOfWork, conversation_id: str, tenant_id: str, *, idle_since: datetime
+) -> bool:
+    """End the conversation as its tenant's system actor (reason `inactivity`) if, under its
+    row lock, it is still open and nothing was written in it since `idle_since`; False when it
+    ended already or a message came in meanwhile. Safe to call from any number of nodes."""
+    conversation = await repository.lock(tx.session, conversation_id, tenant_id)
+    if (
+        conversation is None
+        or conversation.status == Status.ended
+        or conversation.last_activity_at > idle_since
+    ):
+        return False
+    await _end(tx, Principal.system_actor(tenant_id), conversation, EndReason.inactivity)
+    return True
+
+
 async def do_mark_read(
     tx: UnitOfWork, principal: Principal, conversation_id: str, *, seq: int
 ) -> ReadState:

@@ -15,6 +15,9 @@ from parlour.models.revoked_token import RevokedToken
 from parlour.models.routing import AgentRouting  # routing
 from parlour.models.tenant import Tenant
 from parlour.models.tenant_secret import TenantSecret
+
+# desk: support tickets
+from parlour.models.ticket import Ticket, TicketCounter
 from parlour.models.timing import ConversationTimer, Rating, RatingAgent  # timing
 from parlour.models.user import ApiKey, User
 
@@ -38,5 +41,7 @@ __all__ = [
     "StripeEvent",
     "Tenant",
     "TenantSecret",
+    "Ticket",  # desk
+    "TicketCounter",  # desk
     "User",
 ]

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -23,6 +24,8 @@ from pydantic import (
     StringConstraints,
     ValidationError,
 )
+
+from parlour.core.origins import normalise_origin
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,32 @@ def _integral(value: object) -> object:
 
 
 WholeNumber = Annotated[int, BeforeValidator(_integral)]
+
+
+# desk: an exact browser origin (`https://shop.example`), stored as browsers send it.
+def _exact_origin(value: str) -> str:
+    origin = normalise_origin(value)
+    if origin is None:
+        raise ValueError("an origin is a scheme, a host and an optional port: https://shop.example")
+    return origin
+
+
+WidgetOrigin = Annotated[
+    str,
+    StringConstraints(
+        max_length=300,
+        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?/?$",
+    ),
+    AfterValidator(_exact_origin),
+]
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON has one number type: 600.0 is the integer 600 (a string is still refused).
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Seconds = Annotated[int, BeforeValidator(_whole_number)]
 
 
 class TenantSettings(BaseModel):
@@ -115,6 +144,22 @@ class TenantSettings(BaseModel):
         le=24 * 60,
         description="Minutes a paid session may wait for an expert to join before the customer "
         "is refunded automatically and the conversation ends (no_expert).",
+    )
+
+    # desk: the support widget and the support desk (docs/support-desk.md).
+    widget_allowed_origins: list[WidgetOrigin] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Sites that may embed the support widget (exact origins such as "
+        "https://shop.example): the embed page's frame-ancestors, the support API's CORS and "
+        "the realtime Origin check for guests. Empty: no other site may embed it.",
+    )
+    support_inactivity_seconds: Seconds = Field(
+        default=24 * 60 * 60,
+        ge=60,
+        le=90 * 24 * 60 * 60,
+        description="A support conversation with no message for this long is closed "
+        "(reason inactivity) and its ticket resolved.",
     )
 
     @classmethod

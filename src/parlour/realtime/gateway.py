@@ -52,6 +52,7 @@ from parlour.realtime.frames import (
     client_frame,
 )
 from parlour.runtime import Runtime
+from parlour.tickets import service as tickets  # desk: widget origins for guests
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -454,16 +455,14 @@ async def _authenticate(ws: WebSocket, runtime: Runtime) -> tuple[Credential, st
     caller and the credential (kept to re-check it later)."""
     token = ws.query_params.get("token")
     if token:
-        return await authenticate_session(runtime, token), token
+        return await _origin_checked(ws, runtime, token, from_cookie=False), token
     credential, from_cookie = credential_from(ws)
-    if credential and from_cookie:
-        origin = ws.headers.get("origin")
-        host = ws.headers.get("host", "")
-        if origin and not runtime.settings.origin_allowed(origin, scheme=ws.url.scheme, host=host):
-            raise CloseConnection(4003, "origin not allowed")
-        return await authenticate_session(runtime, credential), credential
+    # desk: `?auth=frame` says "my first frame authenticates me": a page that holds its own
+    # token (the support widget's guest) is not taken for whoever the browser's cookie is.
+    if credential and from_cookie and ws.query_params.get("auth") == "frame":
+        credential = None
     if credential:
-        return await authenticate_session(runtime, credential), credential
+        return await _origin_checked(ws, runtime, credential, from_cookie=from_cookie), credential
     try:
         text = await asyncio.wait_for(ws.receive_text(), AUTH_TIMEOUT_SECONDS)
     except TimeoutError:
@@ -474,7 +473,42 @@ async def _authenticate(ws: WebSocket, runtime: Runtime) -> tuple[Credential, st
         raise CloseConnection(UNAUTHORIZED, "the first frame must be auth") from exc
     if not isinstance(frame, AuthFrame):
         raise CloseConnection(UNAUTHORIZED, "the first frame must be auth")
-    return await authenticate_session(runtime, frame.token), frame.token
+    return await _origin_checked(ws, runtime, frame.token, from_cookie=False), frame.token
+
+
+async def _origin_checked(
+    ws: WebSocket, runtime: Runtime, credential: str, *, from_cookie: bool
+) -> Credential:
+    """The credential's session, if the browser Origin may use it. Our own origin and
+    PARLOUR_ALLOWED_ORIGINS may use any credential. Another origin may use the session cookie
+    only for a guest of a tenant that lists it (`widget_allowed_origins`), and a guest's
+    token only if its tenant lists it (desk: the support widget); a signed-in user's token is
+    not tied to an origin (a page cannot forge a header or frame carrying it)."""
+    origin = ws.headers.get("origin")
+    host = ws.headers.get("host", "")
+    ours = not origin or runtime.settings.origin_allowed(origin, scheme=ws.url.scheme, host=host)
+    if (
+        from_cookie
+        and not ours
+        and not await _is_guest_cookie_origin_allowed(runtime, credential, origin or "")
+    ):
+        raise CloseConnection(4003, "origin not allowed")
+    found = await authenticate_session(runtime, credential)
+    if not ours and not from_cookie:
+        async with runtime.uow(write=False) as tx:
+            verdict = await tickets.guest_origin_allowed(tx, found.principal, origin or "")
+        if verdict is False:
+            raise CloseConnection(4003, "origin not allowed")
+    return found
+
+
+async def _is_guest_cookie_origin_allowed(runtime: Runtime, credential: str, origin: str) -> bool:
+    try:
+        found = await authenticate_session(runtime, credential)
+    except Unauthorized:
+        return False
+    async with runtime.uow(write=False) as tx:
+        return await tickets.guest_origin_allowed(tx, found.principal, origin) is True
 
 
 async def _close(ws: WebSocket, exc: CloseConnection, *, within: float) -> None:

@@ -35,6 +35,7 @@ from parlour.web.navigation import home_for, login_redirect, page_principal, saf
 from parlour.web.payments_pages import router as payments_pages_router  # payments
 from parlour.web.render import STATIC, StaticAssets, build_templates, render
 from parlour.web.settings_page import router as settings_router
+from parlour.web.support_pages import router as support_router  # desk
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,6 +54,7 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(call_router)  # video
     app.include_router(appointments_router)  # appointments
     app.include_router(payments_pages_router)  # payments
+    app.include_router(support_router)  # desk: /support, /support/embed, /widget.js
 
 
 def _me(principal: Principal) -> dict[str, Any]:

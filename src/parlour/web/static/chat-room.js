@@ -45,10 +45,12 @@ export class ChatRoom {
     maxChars = 4000,
     back = null,
     callLink = true,
+    token = null, // a bearer token (the support widget's guest), instead of the cookie
   }) {
     this.client = client;
     this.callLink = callLink; // video: offer the conversation's call page when it has one
     this.callCheckedFor = null;
+    this.token = token;
     this.me = me;
     this.id = conversation.id;
     this.staffLabel = staffLabel;
@@ -86,7 +88,9 @@ export class ChatRoom {
     this.#showConnection(this.client.state);
     if (!history) {
       try {
-        history = await api(`/api/v1/conversations/${this.id}/messages?limit=${PAGE}`);
+        history = await api(`/api/v1/conversations/${this.id}/messages?limit=${PAGE}`, {
+          token: this.token,
+        });
       } catch (error) {
         this.#showBanner(`Could not load the conversation: ${error.message}`, "error");
         return;
@@ -336,6 +340,7 @@ export class ChatRoom {
     try {
       const page = await api(
         `/api/v1/conversations/${this.id}/messages?before_seq=${oldest}&limit=${PAGE}`,
+        { token: this.token },
       );
       const fromBottom = scroll.scrollHeight - scroll.scrollTop;
       this.hasMore = page.has_more;
@@ -562,7 +567,11 @@ export class ChatRoom {
     );
     if (choice !== "end") return;
     try {
-      const view = await api(`/api/v1/conversations/${this.id}/end`, { method: "POST", body: {} });
+      const view = await api(`/api/v1/conversations/${this.id}/end`, {
+        method: "POST",
+        body: {},
+        token: this.token,
+      });
       this.#apply(view);
     } catch (error) {
       this.#showBanner(`Could not end the conversation: ${error.message}`, "error");

@@ -16,7 +16,10 @@ export class ApiError extends Error {
 }
 
 /** Call the REST API; resolves with the JSON body, rejects with an ApiError. */
-export async function api(path, { method = "GET", body, token, base = "" } = {}) {
+export async function api(
+  path,
+  { method = "GET", body, token, base = "", credentials = undefined } = {},
+) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -26,7 +29,8 @@ export async function api(path, { method = "GET", body, token, base = "" } = {})
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: token ? "omit" : "same-origin",
+      // A bearer token is the credential: the cookie is not sent (nor is it for "omit").
+      credentials: credentials || (token ? "omit" : "same-origin"),
     });
   } catch {
     throw new ApiError(0, "network", "Could not reach the server. Check your connection.");
@@ -84,8 +88,11 @@ export class ParlourClient extends EventTarget {
   } = {}) {
     super();
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    this.url = url || `${scheme}://${location.host}/api/v1/realtime`;
     this.token = token || null;
+    // With a token of its own, the client authenticates by its first frame and says so, so the
+    // server does not take it for whoever this browser's session cookie belongs to.
+    this.url =
+      url || `${scheme}://${location.host}/api/v1/realtime${this.token ? "?auth=frame" : ""}`;
     this.ackTimeoutMs = ackTimeoutMs;
     this.pingIntervalMs = pingIntervalMs;
     this.pongTimeoutMs = pongTimeoutMs;

@@ -1,0 +1,117 @@
+"""Ticket changes racing the conversation's other ends, on both databases with real
+concurrency: a staff resolve against the inactivity sweep, and against the customer ending the
+chat. Both take the conversation's row first, then the ticket's, so neither deadlocks: the
+conversation ends once (one "ended" message) and the ticket ends resolved."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from parlour.auth.principal import Principal
+from parlour.auth.service import get_tenant_by_slug, principal_for
+from parlour.config import Settings
+from parlour.conversations import service as conversations
+from parlour.core.clock import FrozenClock
+from parlour.core.errors import AppError
+from parlour.core.uow import UnitOfWork
+from parlour.models.ticket import Ticket, TicketStatus
+from parlour.runtime import Runtime, build_runtime
+from parlour.tickets import service
+from tests.api.support import make_member
+from tests.deadlines.support import conversation, ended_messages
+from tests.factories import make_tenant
+
+Work = Callable[[UnitOfWork], Awaitable[object]]
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def frozen(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
+    settings.sweep_interval_seconds = 0
+    rt = build_runtime(settings, clock=clock)
+    await rt.start()
+    try:
+        yield rt
+    finally:
+        await rt.stop()
+
+
+async def _run(rt: Runtime, work: Work, barrier: asyncio.Barrier) -> str:
+    sqlite = rt.engine.dialect.name == "sqlite"
+    try:
+        if sqlite:
+            await barrier.wait()
+        async with rt.uow() as tx:
+            if not sqlite:
+                await barrier.wait()  # both transactions open, then both go
+            await work(tx)
+        return "ok"
+    except AppError as exc:
+        return exc.code
+    except Exception as exc:  # a deadlock or a unique violation is an outcome too
+        return f"crash: {type(exc).__name__}"
+
+
+async def _race(rt: Runtime, *works: Work) -> list[str]:
+    barrier = asyncio.Barrier(len(works))
+    return list(await asyncio.gather(*(_run(rt, w, barrier) for w in works)))
+
+
+async def _chat(rt: Runtime) -> tuple[str, str, Principal, Principal]:
+    await make_tenant(rt)
+    agent = await make_member(rt, "agent", name="Abe")
+    async with rt.uow() as tx:
+        tenant = await get_tenant_by_slug(tx.session, None)
+        started = await service.do_start_support(
+            tx, tenant, None, service.Visitor(message="help"), max_chars=4000
+        )
+        assert started.guest is not None
+        await conversations.do_join(tx, agent, started.conversation.id)
+    return started.conversation.id, started.ticket.id, agent, principal_for(started.guest)
+
+
+async def _check(rt: Runtime, cid: str, tid: str) -> None:
+    assert len(await ended_messages(rt, cid)) == 1
+    assert (await conversation(rt, cid)).status == "ended"
+    async with rt.uow(write=False) as tx:
+        ticket = await tx.session.get(Ticket, tid)
+        assert ticket is not None and ticket.status == TicketStatus.resolved
+
+
+async def test_a_resolve_racing_the_inactivity_sweep(frozen: Runtime, clock: FrozenClock) -> None:
+    cid, tid, agent, _ = await _chat(frozen)
+    clock.advance(days=2)
+
+    async def resolve(tx: UnitOfWork) -> object:
+        return await service.do_update_ticket(tx, agent, tid, status=TicketStatus.resolved)
+
+    async def sweep(tx: UnitOfWork) -> object:
+        return await service.do_close_idle(tx, cid, agent.tenant_id)
+
+    outcomes = await _race(frozen, resolve, sweep)
+    assert not any(o.startswith("crash") for o in outcomes), outcomes
+    assert outcomes[0] == "ok"
+    await _check(frozen, cid, tid)
+
+
+async def test_a_resolve_racing_the_customer_ending_it(frozen: Runtime) -> None:
+    cid, tid, agent, guest = await _chat(frozen)
+
+    async def resolve(tx: UnitOfWork) -> object:
+        return await service.do_update_ticket(tx, agent, tid, status=TicketStatus.resolved)
+
+    async def end(tx: UnitOfWork) -> object:
+        return await conversations.do_end(tx, guest, cid, reason=None)
+
+    outcomes = await _race(frozen, resolve, end)
+    assert not any(o.startswith("crash") for o in outcomes), outcomes
+    assert outcomes[0] == "ok" and outcomes[1] in ("ok", "conversation_ended")
+    await _check(frozen, cid, tid)
