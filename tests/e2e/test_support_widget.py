@@ -1,19 +1,25 @@
 """The support widget in a real browser, embedded in a plain HTML page served from another
-site: the visitor opens the panel, starts a chat and writes; an agent (through the API: join
-from the queue) replies and the visitor sees it live; a reload brings back the same
-conversation. The host page's CSS and scripts cannot reach into the panel."""
+site: the visitor opens the panel, starts a chat, writes and sends an image; an online agent is
+assigned by routing and replies, and the visitor sees it live (the image too, fetched with the
+guest's token); a reload brings back the same conversation. The host page's CSS and scripts
+cannot reach into the panel."""
 
 from __future__ import annotations
 
+import io
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.sync_api import FrameLocator, expect
 
+from parlour.auth.principal import Principal
 from parlour.models.user import Role
 from parlour.runtime import Runtime
 from tests.e2e.conftest import World
@@ -70,8 +76,26 @@ def texts(frame: FrameLocator) -> list[str]:
 # credential in its own storage. localhost: another site, where this Chromium blocks storage in
 # third-party frames, so the panel has the widget script keep it on the host page.
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
-def test_a_visitor_chats_through_the_widget_on_another_site(world: World, host: str) -> None:
+def test_a_visitor_chats_through_the_widget_on_another_site(
+    world: World, host: str, tmp_path: Path
+) -> None:
     agent = world.user(Role.agent, "Wanda Agent")
+    photo = tmp_path / "kettle.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), (200, 60, 20)).save(buffer, "PNG")
+    photo.write_bytes(buffer.getvalue())
+    # Online: routing assigns the new support chat to her. (The browser tests share a
+    # database: she goes offline again whatever happens.)
+    with world.api(agent) as http:
+        assert http.put("/api/v1/me/availability", json={"status": "online"}).status_code == 200
+    try:
+        _chat_through_the_widget(world, host, agent, photo)
+    finally:
+        with world.api(agent) as http:
+            http.put("/api/v1/me/availability", json={"status": "offline"})
+
+
+def _chat_through_the_widget(world: World, host: str, agent: Principal, photo: Path) -> None:
     with host_site(world.server.url, host) as site:
 
         async def open_to(rt: Runtime) -> None:
@@ -88,7 +112,6 @@ def test_a_visitor_chats_through_the_widget_on_another_site(world: World, host: 
         panel.get_by_label("Your name").fill("Vera Visitor")
         panel.get_by_role("textbox", name="Message", exact=True).fill("My kettle leaks")
         panel.get_by_role("button", name="Start chat").click()
-        expect(panel.get_by_text("Waiting for an expert to join")).to_be_visible()
         expect(panel.locator(ITEMS).filter(has_text="My kettle leaks")).to_be_visible()
 
         composer = panel.get_by_role("textbox", name="Message", exact=True)
@@ -107,17 +130,27 @@ def test_a_visitor_chats_through_the_widget_on_another_site(world: World, host: 
         )
         assert reached == "nothing"
 
-        # An agent picks the ticket from the queue (through the API) and replies.
+        # The visitor sends an image from the panel.
+        panel.locator('input[type="file"]').set_input_files(str(photo))
+        panel.get_by_role("textbox", name="Message", exact=True).fill("The crack")
+        panel.get_by_role("button", name="Send", exact=True).click()
+        thumbnail = panel.locator(ITEMS).filter(has_text="The crack").locator("img")
+        expect(thumbnail).to_have_attribute("alt", "kettle.png")
+        expect(thumbnail).to_have_attribute("src", re.compile(r"^blob:"))
+
+        # Routing gave the ticket to the online agent; she sees the image and replies.
         with world.api(agent) as http:
-            queue = http.get("/api/v1/tickets", params={"queue": "true"}).json()["tickets"]
-            ticket = queue[0]
-            assert ticket["redacted"] is True
+            [ticket] = http.get("/api/v1/tickets", params={"assignee": "me"}).json()["tickets"]
+            assert ticket["subject"] == "My kettle leaks"
+            assert ticket["customer_name"] == "Vera Visitor"
             cid = ticket["conversation_id"]
-            assert http.post(f"/api/v1/conversations/{cid}/join").status_code == 200
-            mine = http.get(f"/api/v1/tickets/{ticket['id']}").json()
-            assert mine["subject"] == "My kettle leaks" and mine["customer_name"] == "Vera Visitor"
+            history = http.get(f"/api/v1/conversations/{cid}/messages").json()
+            [image] = [a for m in history["messages"] for a in m.get("attachments") or []]
+            assert (image["filename"], image["content_type"]) == ("kettle.png", "image/png")
+            assert http.get(image["url"]).status_code == 200
+        expect(panel.get_by_text("Wanda Agent was assigned to the conversation.")).to_be_visible()
         world.say(agent, cid, "Hello Vera, I can help")
-        expect(panel.get_by_text("Wanda Agent joined the conversation.")).to_be_visible()
+        expect(panel.get_by_text("Wanda Agent was assigned to the conversation.")).to_be_visible()
         expect(panel.locator(ITEMS).filter(has_text="Hello Vera, I can help")).to_be_visible()
 
         # A reload: the panel reopens on the same conversation, its history intact.

@@ -54,7 +54,7 @@ export function fileSize(bytes) {
  * A message's attachments as nodes. `base` prefixes the URLs (the widget on another origin);
  * `src(url)` may turn a URL into one an <img> can load without a cookie (a blob URL).
  */
-export function attachmentList(attachments, { base = "", src = (url) => url } = {}) {
+export function attachmentList(attachments, { base = "", src = (url) => url, open = null } = {}) {
   const list = el("ul", { cls: "msg-files" });
   for (const a of attachments) {
     const item = el("li", { cls: "msg-file" });
@@ -82,6 +82,18 @@ export function attachmentList(attachments, { base = "", src = (url) => url } = 
         el("span", { cls: "msg-file-size", text: fileSize(a.size) }),
       );
       item.append(link);
+    }
+    if (open) {
+      // The link itself cannot carry the credential: fetch the file with it, then save it.
+      const link = item.querySelector("a");
+      link.addEventListener("click", async (event) => {
+        event.preventDefault();
+        const save = document.createElement("a");
+        save.href = await open(link.href);
+        save.download = a.filename;
+        save.click();
+        setTimeout(() => URL.revokeObjectURL(save.href), 60_000);
+      });
     }
     list.append(item);
   }

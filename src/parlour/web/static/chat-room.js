@@ -139,7 +139,7 @@ export class ChatRoom {
     if (this.callCheckedFor === role) return; // asked once per way of taking part
     this.callCheckedFor = role;
     try {
-      await api(`/api/v1/conversations/${this.id}/call`);
+      await api(`/api/v1/conversations/${this.id}/call`, { token: this.token });
     } catch {
       return; // no call here
     }
@@ -304,7 +304,9 @@ export class ChatRoom {
     const author = own ? "You" : this.names.get(m.sender_id) || "Former participant";
     const bubble = el("div", { cls: "msg-bubble" });
     if (m.body) bubble.append(el("p", { cls: "msg-body" }, [richText(m.body)]));
-    if (m.attachments && m.attachments.length) bubble.append(attachmentList(m.attachments));
+    if (m.attachments && m.attachments.length) {
+      bubble.append(attachmentList(m.attachments, this.#fileAccess()));
+    }
     li.append(
       el("span", { cls: own ? "msg-author visually-hidden" : "msg-author", text: author }),
       bubble,
@@ -477,7 +479,7 @@ export class ChatRoom {
     try {
       // Files first (each once: a retry keeps the ids already uploaded), then the message.
       for (const item of this.files) {
-        item.id ||= (await uploadAttachment(this.id, item.file)).id;
+        item.id ||= (await uploadAttachment(this.id, item.file, { token: this.token })).id;
       }
       send.textContent = "Sending…";
       const message = await this.client.send(this.id, body, {
@@ -543,6 +545,22 @@ export class ChatRoom {
     this.refs.error.textContent = text;
     this.refs.error.hidden = false;
     this.refs.input.setAttribute("aria-invalid", "true");
+  }
+
+  // How the files of a message are fetched: with the page's cookie (plain links and images),
+  // or, for a holder of a bearer token (the support widget's guest), with the token: an <img>
+  // or a link cannot send one, so thumbnails load as blob URLs and links download on click.
+  #fileAccess() {
+    if (!this.token) return {};
+    const blobUrl = async (url) => {
+      const response = await fetch(url, {
+        headers: { Authorization: `Bearer ${this.token}` },
+        credentials: "omit",
+      });
+      if (!response.ok) throw new Error(`file ${response.status}`);
+      return URL.createObjectURL(await response.blob());
+    };
+    return { src: blobUrl, open: blobUrl };
   }
 
   #hideError() {
