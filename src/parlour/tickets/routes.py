@@ -66,6 +66,8 @@ async def optional_principal(
         200: {"model": SupportStartOut, "description": "Added to the open support conversation."},
         **error_responses(400, 401, 403, 404, 409, 413, 422, 429),
     },
+    # Public: a visitor without a credential becomes a guest (`{}` makes the schemes optional).
+    openapi_extra={"security": [{}, {"bearer": []}, {"apiKey": []}, {"cookie": []}]},
 )
 async def start_support(
     body: SupportStartIn,
