@@ -223,8 +223,10 @@ async def test_an_event_for_another_tenant_opens_nothing_here(
     await make_tenant(stripe_rt)
     await make_tenant(stripe_rt, "elsewhere")
     customer = await make_member(stripe_rt, "customer", name="Fin", tenant="elsewhere")
-    # The elsewhere tenant has no key: a test-provider order; a forged "paid" event for its
-    # session, signed with the default tenant's secret, reaches the default tenant's endpoint.
+    # The elsewhere tenant has no key: a test-provider order (the provider turned on); a
+    # forged "paid" event for its session, signed with the default tenant's secret, reaches
+    # the default tenant's endpoint.
+    stripe_rt.settings.payments_test_provider = True
     response = await http.get(
         "/api/v1/checkout", params={"plan": "chat10"}, headers=auth(stripe_rt, customer)
     )
