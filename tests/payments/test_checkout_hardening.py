@@ -168,7 +168,11 @@ async def test_a_nul_byte_is_bad_input_everywhere_on_the_pages(
     offline_rt: Runtime, offline_http: httpx.AsyncClient, cast: dict
 ) -> None:
     headers = auth(offline_rt, cast["customer"])
-    for path in ("/checkout/test/cs_parlour_test_x%00", "/checkout/success?session_id=cs_x%00"):
+    for path in (
+        "/checkout/test/cs_parlour_test_x%00",
+        "/checkout/success?session_id=cs_x%00",
+        "/plans?tenant=x%00",
+    ):
         response = await offline_http.get(path, headers=headers)
         assert response.status_code == 422, (path, response.text)
     paid = await offline_http.post(

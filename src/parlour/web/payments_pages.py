@@ -64,7 +64,11 @@ def money(amount: int, currency: str) -> str:
 
 
 @router.get("/plans")
-async def plans_page(request: Request, runtime: RuntimeDep, tenant: str | None = None) -> Response:
+async def plans_page(
+    request: Request,
+    runtime: RuntimeDep,
+    tenant: Annotated[str | None, Query(max_length=64, pattern=OPTIONAL_TOKEN)] = None,
+) -> Response:
     principal = await page_principal(request, runtime)
     try:
         tenant_id = await tenant_id_for(runtime, principal, tenant)
