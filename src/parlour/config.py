@@ -113,6 +113,13 @@ class Settings(BaseSettings):
     stripe_secret_key: str = ""
     stripe_webhook_secret: str = ""
     stripe_api_base: str = "https://api.stripe.com"
+    # fixpay: the built-in test provider (free "payments") for a tenant without a Stripe key,
+    # only when this is on or the server runs as the demo; otherwise such a tenant's checkout
+    # answers 503 `payments_not_configured`. Never on in production. And how many checkouts
+    # one user, and one client address, may start per minute.
+    payments_test_provider: bool = False
+    checkout_rate_per_minute: int = Field(default=10, ge=1)
+    checkout_address_rate_per_minute: int = Field(default=30, ge=1)
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod

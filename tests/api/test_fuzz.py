@@ -79,6 +79,9 @@ def seeded(
         conversation_rate_per_minute=1_000_000,
         conversation_address_rate_per_minute=1_000_000,
         send_rate_per_minute=1_000_000,
+        checkout_rate_per_minute=1_000_000,
+        checkout_address_rate_per_minute=1_000_000,
+        payments_test_provider=True,  # the default tenant has no Stripe key
     )
     callers, conversations, job = asyncio.run(_seed(config))
     app = create_app(config)

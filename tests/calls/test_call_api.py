@@ -71,6 +71,22 @@ async def test_while_waiting_the_customer_has_no_peer_yet(
     assert body["peer"] is None and body["ice_servers"] == []
 
 
+async def test_no_turn_credentials_while_nobody_is_there_to_call(
+    client: httpx.AsyncClient, runtime: Runtime, world: World
+) -> None:
+    """TURN relays cost bandwidth: a customer who merely waits (a session anyone can open)
+    gets the listed servers only; the time-limited credentials come once an agent is there."""
+    runtime.settings.ice_servers = [IceServer(urls=["stun:stun.example.org:3478"])]
+    runtime.settings.turn_secret = "shared-with-coturn"
+    runtime.settings.turn_urls = ["turn:turn.example.org:3478"]
+    conv = await make_video_conversation(runtime, world.customer)
+    body = (await client.get(url(conv.id), headers=world.headers["customer"])).json()
+    assert body["peer"] is None
+    assert body["ice_servers"] == [
+        {"urls": ["stun:stun.example.org:3478"], "username": None, "credential": None}
+    ]
+
+
 async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: World) -> None:
     runtime.settings.ice_servers = [IceServer.model_validate(TURN)]
     conv = await make_video_conversation(runtime, world.customer, agent=world.agent)

@@ -57,6 +57,7 @@ def e2e_settings(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
         database_url=f"sqlite+aiosqlite:///{path}",
         data_dir=folder / "data",
         secret_key="e2e-secret-key-that-is-long-enough-for-hs256",
+        payments_test_provider=True,  # the paid flows pay with the built-in test provider
     )
 
 
@@ -66,7 +67,12 @@ def server(
 ) -> Iterator[LiveServer]:
     """One real server for the package: starting Python dominates a test's cost otherwise."""
     log = tmp_path_factory.mktemp("e2e-log") / "server.log"
-    live = start_server(e2e_settings, log, PARLOUR_LOGIN_RATE_PER_MINUTE="1000")
+    live = start_server(
+        e2e_settings,
+        log,
+        PARLOUR_LOGIN_RATE_PER_MINUTE="1000",
+        PARLOUR_PAYMENTS_TEST_PROVIDER="true",
+    )
     try:
         yield live
     finally:

@@ -56,7 +56,8 @@ async def stripe_rt(
 
 @pytest.fixture
 async def offline_rt(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
-    """A node with no Stripe key: the built-in test provider."""
+    """A node with no Stripe key: the built-in test provider (turned on, as the demo has it)."""
+    settings.payments_test_provider = True
     settings.job_poll_seconds = 0.05
     settings.sweep_interval_seconds = 0
     rt = build_runtime(settings, clock=clock)

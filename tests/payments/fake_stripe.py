@@ -32,6 +32,8 @@ class FakeStripe:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Set to make the next refund fail as Stripe would (status, error body).
     refund_error: tuple[int, dict[str, Any]] | None = None
+    # Set to make checkout sessions fail as Stripe would (status, error body).
+    checkout_error: tuple[int, dict[str, Any]] | None = None
 
     def posts(self, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST" and r.path == path]
@@ -44,6 +46,8 @@ class FakeStripe:
         self.counter += 1
         n = self.counter
         if path == "/v1/checkout/sessions":
+            if self.checkout_error is not None:
+                return self.checkout_error
             sid = f"cs_test_fake{n:04d}"
             body: dict[str, Any] = {
                 "id": sid,

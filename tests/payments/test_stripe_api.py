@@ -15,7 +15,13 @@ from tests.factories import auth, make_tenant
 from tests.jobs.conftest import eventually
 from tests.payments.conftest import SECRET_KEY, completed_session, event, signed
 from tests.payments.fake_stripe import FakeStripe
-from tests.payments.support import checkout, conversations, order_by_session, stripe_checkout
+from tests.payments.support import (
+    ORIGIN,
+    checkout,
+    conversations,
+    order_by_session,
+    stripe_checkout,
+)
 
 
 @pytest.fixture
@@ -78,8 +84,12 @@ async def test_who_may_not_check_out(
 async def test_a_visitor_with_an_email_becomes_a_signed_in_guest(
     stripe_rt: Runtime, http: httpx.AsyncClient, fake_stripe: FakeStripe, cast: dict
 ) -> None:
-    response = await checkout(http, {}, email="new@example.com")
-    assert response.status_code == 303
+    # The plans page's form signs the visitor up (a GET never does: tests/payments/
+    # test_checkout_hardening.py).
+    response = await http.post(
+        "/checkout", data={"plan": "chat10", "email": "new@example.com"}, headers=ORIGIN
+    )
+    assert response.status_code == 303, response.text
     assert response.cookies.get("parlour_token")
     [request] = fake_stripe.posts("/v1/checkout/sessions")
     assert request.form["customer_email"] == "new@example.com"

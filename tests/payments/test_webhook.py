@@ -223,8 +223,10 @@ async def test_an_event_for_another_tenant_opens_nothing_here(
     await make_tenant(stripe_rt)
     await make_tenant(stripe_rt, "elsewhere")
     customer = await make_member(stripe_rt, "customer", name="Fin", tenant="elsewhere")
-    # The elsewhere tenant has no key: a test-provider order; a forged "paid" event for its
-    # session, signed with the default tenant's secret, reaches the default tenant's endpoint.
+    # The elsewhere tenant has no key: a test-provider order (the provider turned on); a
+    # forged "paid" event for its session, signed with the default tenant's secret, reaches
+    # the default tenant's endpoint.
+    stripe_rt.settings.payments_test_provider = True
     response = await http.get(
         "/api/v1/checkout", params={"plan": "chat10"}, headers=auth(stripe_rt, customer)
     )
@@ -247,3 +249,36 @@ async def test_an_event_for_another_tenant_opens_nothing_here(
     assert result.json()["outcome"] == "not_fulfilled"
     assert await conversations(stripe_rt) == []
     assert (await order_by_session(stripe_rt, sid)).status == "pending"
+
+
+async def test_one_event_sent_to_two_tenants_is_handled_by_each(
+    stripe_rt: Runtime, http: httpx.AsyncClient
+) -> None:
+    """Two tenants on one Stripe account both receive its events: an event is remembered per
+    tenant, so the second tenant's delivery is no `duplicate` of the first's."""
+    from parlour.tenants import service as tenants
+    from parlour.tenants.schemas import SecretName
+    from tests.payments.conftest import WEBHOOK_SECRET
+
+    await make_tenant(stripe_rt)
+    await make_tenant(stripe_rt, "elsewhere")
+    admin = await make_member(stripe_rt, "admin", name="Fay", tenant="elsewhere")
+    async with stripe_rt.uow() as tx:
+        await tenants.do_put_secret(
+            tx,
+            admin,
+            SecretName.stripe_webhook_secret,
+            WEBHOOK_SECRET,
+            server_secret=stripe_rt.secret_key,
+        )
+    payload = event(
+        "checkout.session.expired",
+        {"id": "cs_test_shared", "object": "checkout.session"},
+        event_id="evt_shared_account",
+    )
+    first = await deliver(http, payload)
+    second = await http.post(f"{URL}/elsewhere", content=payload, headers=signed(payload))
+    assert (first.json()["outcome"], second.json()["outcome"]) == ("expired", "expired")
+    again = await http.post(f"{URL}/elsewhere", content=payload, headers=signed(payload))
+    assert again.json()["outcome"] == "duplicate"
+    assert await event_count(stripe_rt) == 2

@@ -136,9 +136,14 @@ async def ice_servers(
 ) -> list[IceServer]:
     """The STUN/TURN servers for this call: the tenant's own (secret `ice_servers`) or the
     server's (`PARLOUR_ICE_SERVERS`), plus a TURN entry with fresh time-limited credentials
-    when `PARLOUR_TURN_SECRET` is set. Only ever called with a call's parties in hand, so TURN
-    credentials reach no one else. An unreadable tenant value falls back to the server's."""
+    when `PARLOUR_TURN_SECRET` is set and the other party is there (a customer still waiting
+    gets none). Only ever called with a call's parties in hand, so TURN credentials reach no
+    one else. An unreadable tenant value falls back to the server's."""
     listed = await _listed_servers(tx, parties, config.servers, server_secret=server_secret)
+    if parties.peer is None:
+        # Nobody to call yet: no relay credentials for a customer who merely waits (a paid or
+        # guest session is cheap to open; TURN bandwidth is not).
+        return listed
     turn = turn_credentials(config, parties.me.user_id, tx.now)
     return [*listed, turn] if turn else listed
 

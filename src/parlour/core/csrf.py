@@ -14,6 +14,11 @@ and for every unsafe request to a page (the login form too: login CSRF):
   with neither is not a browser's; a script (curl) has no reason to ride on a cookie and uses
   the access token as `Authorization: Bearer` instead, which is never checked here.
 
+A state-changing GET that the cookie authenticates (the payments checkout, a link by design)
+uses `cross_site_request`: a browser says `Sec-Fetch-Site: cross-site` when another site's page
+sent it here (a link, a redirect, an image), and such a request is refused unless its Origin is
+ours or allowed.
+
 Requests authenticated by `Authorization: Bearer` or `X-API-Key` are unaffected: a browser never
 adds those on its own, so they cannot be forged across sites.
 """
@@ -51,6 +56,14 @@ def from_our_pages(conn: HTTPConnection, origin_allowed: OriginCheck) -> bool:
     if origin is None:
         return False
     return origin_allowed(origin, scheme=conn.url.scheme, host=conn.headers.get("host", ""))
+
+
+def cross_site_request(conn: HTTPConnection, origin_allowed: OriginCheck) -> bool:
+    """Whether the browser says another site made it send this request (and its Origin, if
+    any, is not one we allow): for GETs that change state, which the guard does not see."""
+    if conn.headers.get("sec-fetch-site", "").lower() != "cross-site":
+        return False
+    return not from_our_pages(conn, origin_allowed)
 
 
 class CsrfGuard:

@@ -108,12 +108,15 @@ class Order(Base):
 
 
 class StripeEvent(Base):
-    """A Stripe event handled once: its id is the primary key, so a retried or concurrently
-    delivered event finds its row and changes nothing."""
+    """A Stripe event handled once per tenant: (tenant, event id) is the primary key, so a
+    retried or concurrently delivered event finds its row and changes nothing, while tenants
+    sharing one Stripe account (the same event sent to each endpoint) each handle it."""
 
     __tablename__ = "stripe_events"
 
+    tenant_id: Mapped[str] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())

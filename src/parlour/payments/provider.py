@@ -4,12 +4,15 @@ webhook signatures. No database here; callers never hold a transaction across th
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import stripe
 
 from parlour.core.errors import AppError, BadRequest
+
+log = logging.getLogger(__name__)
 
 # How old a signed webhook may be (Stripe's own default): a replayed old delivery is refused.
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -21,6 +24,15 @@ class ProviderError(AppError):
     status = 503
     code = "payment_provider_unavailable"
     message = "The payment provider could not be reached. Try again."
+
+
+class PaymentsNotConfigured(AppError):
+    """The tenant has no Stripe key and the built-in test provider is off (it is on only for
+    the demo or with PARLOUR_PAYMENTS_TEST_PROVIDER): nothing can be bought."""
+
+    status = 503
+    code = "payments_not_configured"
+    message = "Payments are not set up here yet. Try again later."
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +92,13 @@ async def create_checkout_session(
             {"idempotency_key": idempotency_key},
         )
     except stripe.StripeError as exc:
-        raise ProviderError(f"Stripe refused the checkout: {exc.user_message or exc}") from exc
+        # Stripe's text may name the account, the key or the request: the log has it, the
+        # visitor gets the generic message and the stable code.
+        log.error("Stripe refused the checkout %s: %s", client_reference_id, exc)
+        raise ProviderError() from exc
     if not session.url:
-        raise ProviderError("Stripe answered a checkout session without a URL.")
+        log.error("Stripe answered the checkout %s without a URL", client_reference_id)
+        raise ProviderError()
     return CreatedSession(id=session.id, url=session.url)
 
 

@@ -172,7 +172,7 @@ async def record_event(
     statement = (
         _insert(session)(StripeEvent)
         .values(id=event_id, tenant_id=tenant_id, type=type, received_at=now)
-        .on_conflict_do_nothing(index_elements=["id"])
+        .on_conflict_do_nothing(index_elements=["tenant_id", "id"])
         .returning(StripeEvent.id)
     )
     return (await session.scalar(statement)) is not None

@@ -12,7 +12,8 @@ from starlette.responses import RedirectResponse
 from parlour.auth import service as auth
 from parlour.auth.principal import Principal
 from parlour.auth.routes import token_response
-from parlour.core.errors import BadRequest, NotFound, Unauthorized
+from parlour.core import csrf
+from parlour.core.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from parlour.core.http import error_responses
 from parlour.core.proxies import client_ip
 from parlour.deps import (
@@ -175,25 +176,43 @@ async def begin_checkout(
     extend: str | None,
     email: str | None,
     tenant: str | None,
+    allow_guest: bool,
 ) -> tuple[str, User | None]:
     """Start a checkout: the URL to send the buyer to (Stripe's page, or the local test
-    payment page when the tenant has no Stripe key) and the guest it created, if any, for the
-    caller to sign in. The API and the plans page share it."""
+    payment page when the tenant has no Stripe key and the test provider is on) and the guest
+    it created, if any, for the caller to sign in. The API and the plans page share it; only
+    the page's form (`allow_guest`, a POST the CSRF guard checked) signs a visitor up."""
     guest: User | None = None
+    settings = runtime.settings
+    # Each checkout stores an order (and maybe a user): bounded per address and per user.
+    runtime.limiter.hit(
+        f"checkout:address:{client_ip(request)}", limit=settings.checkout_address_rate_per_minute
+    )
     if principal is None:
         if not email:
             raise Unauthorized(
                 "Log in, or give an email to check out as a guest.", code="email_required"
             )
+        if not allow_guest:
+            raise Unauthorized(
+                "Log in to check out, or check out as a guest from the plans page.",
+                code="login_required",
+            )
         if extend:
             raise Unauthorized("Log in to extend a session.")
+        runtime.limiter.hit(f"guest:{client_ip(request)}", limit=settings.guest_rate_per_minute)
+    else:
         runtime.limiter.hit(
-            f"guest:{client_ip(request)}", limit=runtime.settings.guest_rate_per_minute
+            f"checkout:user:{principal.tenant_id}:{principal.user_id}",
+            limit=settings.checkout_rate_per_minute,
         )
     tenant_id = await tenant_id_for(runtime, principal, tenant)
     await ensure_plans(runtime, tenant_id)
     base = str(request.base_url).rstrip("/")
     async with runtime.uow() as tx:
+        keys = await payments.stripe_keys(
+            tx, tenant_id, settings=settings, server_secret=runtime.secret_key
+        )
         if principal is None:
             assert email is not None
             guest = await auth.do_create_guest(
@@ -206,10 +225,9 @@ async def begin_checkout(
         draft = await payments.prepare_checkout(
             tx, principal, plan_code=plan, extend=extend, customer_email=email_for_receipt
         )
-        keys = await payments.stripe_keys(
-            tx, tenant_id, settings=runtime.settings, server_secret=runtime.secret_key
-        )
         if not keys.secret_key:
+            # A tenant that cannot sell refuses here; the raise rolls back the guest too.
+            payments.require_test_provider(settings)
             # The built-in test provider: a local page stands in for Stripe's.
             session_id = payments.new_test_session_id()
             await payments.do_record_pending(
@@ -219,7 +237,7 @@ async def begin_checkout(
     # Outside any transaction: the provider call.
     created = await provider.create_checkout_session(
         keys.secret_key,
-        runtime.settings.stripe_api_base,
+        settings.stripe_api_base,
         name=draft.name,
         amount=draft.amount,
         currency=draft.currency,
@@ -260,11 +278,27 @@ async def checkout(
     email: EmailQuery = None,
     tenant: SlugQuery = None,
 ) -> Response:
-    """Buy a plan (`plan=chat10`), or more minutes of your running session (`extend=<id>`):
-    a signed-in customer, or a visitor who gives `email` (and becomes a signed-in guest).
-    Answers 303 to the checkout page."""
+    """Buy a plan (`plan=chat10`), or more minutes of your running session (`extend=<id>`),
+    as a signed-in customer (`email`: where Stripe sends the receipt). A visitor signs up as a
+    guest with the plans page's form (POST /checkout), never here: 401 `email_required`
+    without an email, `login_required` with one. Answers 303 to the checkout page; 403
+    `csrf_rejected` when the session cookie authenticates a request another site sent
+    (`Sec-Fetch-Site: cross-site`); 429 `rate_limited` past the checkouts per minute of a user
+    or an address; 503 `payments_not_configured` when the tenant cannot take payments."""
+    _, from_cookie = credential_from(request)
+    if from_cookie and csrf.cross_site_request(request, runtime.settings.origin_allowed):
+        raise Forbidden(
+            "Cross-site checkout refused: start it from this site's pages.", code=csrf.CODE
+        )
     url, guest = await begin_checkout(
-        runtime, request, principal, plan=plan, extend=extend, email=email, tenant=tenant
+        runtime,
+        request,
+        principal,
+        plan=plan,
+        extend=extend,
+        email=email,
+        tenant=tenant,
+        allow_guest=False,
     )
     return checkout_redirect(runtime, url, guest)
 

@@ -36,7 +36,7 @@ from parlour.models.payment import (
 from parlour.models.tenant import DEFAULT_TENANT_SLUG
 from parlour.models.user import Role
 from parlour.payments import plans, repository
-from parlour.payments.provider import StripeKeys
+from parlour.payments.provider import PaymentsNotConfigured, StripeKeys
 from parlour.payments.schemas import (
     AdminOrderRead,
     CheckoutState,
@@ -69,7 +69,8 @@ async def stripe_keys(
     tx: UnitOfWork, tenant_id: str, *, settings: Settings, server_secret: str
 ) -> StripeKeys:
     """The tenant's Stripe keys: its own secrets, else (for the default tenant only) the
-    PARLOUR_STRIPE_* settings. No secret key means the built-in test provider."""
+    PARLOUR_STRIPE_* settings. No secret key means the built-in test provider, if it is on
+    (`test_provider_enabled`)."""
     tenant = await get_tenant(tx.session, tenant_id)
     is_default = tenant.slug == DEFAULT_TENANT_SLUG
 
@@ -81,6 +82,18 @@ async def stripe_keys(
         secret_key=await one(SecretName.stripe_secret_key, settings.stripe_secret_key),
         webhook_secret=await one(SecretName.stripe_webhook_secret, settings.stripe_webhook_secret),
     )
+
+
+def test_provider_enabled(settings: Settings) -> bool:
+    """Whether a tenant without a Stripe key may use the built-in test provider (payments that
+    move no money): only the demo, or a server that turns PARLOUR_PAYMENTS_TEST_PROVIDER on.
+    In production such a tenant cannot sell anything rather than giving it away."""
+    return settings.demo or settings.payments_test_provider
+
+
+def require_test_provider(settings: Settings) -> None:
+    if not test_provider_enabled(settings):
+        raise PaymentsNotConfigured()
 
 
 # --- checkout ---------------------------------------------------------------------------------
@@ -565,12 +578,14 @@ async def order_for_test_payment(tx: UnitOfWork, principal: Principal, session_i
 
 
 async def do_pay_test_order(
-    tx: UnitOfWork, principal: Principal, session_id: str, *, keys: StripeKeys
+    tx: UnitOfWork, principal: Principal, session_id: str, *, keys: StripeKeys, settings: Settings
 ) -> Order | None:
     """The test provider's Pay button: the very completion the webhook runs, with the order's
-    own amount. Refused (404) once the tenant has a Stripe key, or for another's order."""
+    own amount. Refused (404) once the tenant has a Stripe key, or for another's order; 503
+    `payments_not_configured` while the test provider is off."""
     if keys.secret_key:
         raise order_not_found()
+    require_test_provider(settings)
     order = await order_for_test_payment(tx, principal, session_id)
     return await do_complete_checkout(
         tx,

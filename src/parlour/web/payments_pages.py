@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from parlour.auth.principal import Principal
@@ -15,12 +15,20 @@ from parlour.deps import RuntimeDep
 from parlour.models.payment import OrderStatus
 from parlour.payments import plans as plan_service
 from parlour.payments import service as payments
+from parlour.payments.provider import PaymentsNotConfigured
 from parlour.payments.routes import begin_checkout, checkout_redirect, ensure_plans, tenant_id_for
 from parlour.runtime import Runtime
 from parlour.web.navigation import home_for, login_redirect, page_principal
 from parlour.web.render import render
 
 router = APIRouter(include_in_schema=False)
+
+# What the API accepts for the same values: anything else (a NUL byte, which PostgreSQL refuses
+# in text) is bad input, answered 422 before any query. The form's fields may come empty.
+TOKEN = r"^[A-Za-z0-9_\-]+$"
+OPTIONAL_TOKEN = r"^[A-Za-z0-9_\-]*$"
+OPTIONAL_EMAIL = r"^(|[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+)$"
+SessionIdPath = Annotated[str, Path(max_length=255, pattern=TOKEN)]
 
 
 def _error(
@@ -56,7 +64,11 @@ def money(amount: int, currency: str) -> str:
 
 
 @router.get("/plans")
-async def plans_page(request: Request, runtime: RuntimeDep, tenant: str | None = None) -> Response:
+async def plans_page(
+    request: Request,
+    runtime: RuntimeDep,
+    tenant: Annotated[str | None, Query(max_length=64, pattern=OPTIONAL_TOKEN)] = None,
+) -> Response:
     principal = await page_principal(request, runtime)
     try:
         tenant_id = await tenant_id_for(runtime, principal, tenant)
@@ -81,10 +93,10 @@ async def plans_page(request: Request, runtime: RuntimeDep, tenant: str | None =
 async def checkout_form(
     request: Request,
     runtime: RuntimeDep,
-    plan: Annotated[str | None, Form(max_length=32)] = None,
-    email: Annotated[str | None, Form(max_length=254)] = None,
-    extend: Annotated[str | None, Form(max_length=64)] = None,
-    tenant: Annotated[str | None, Form(max_length=64)] = None,
+    plan: Annotated[str | None, Form(max_length=32, pattern=OPTIONAL_TOKEN)] = None,
+    email: Annotated[str | None, Form(max_length=254, pattern=OPTIONAL_EMAIL)] = None,
+    extend: Annotated[str | None, Form(max_length=64, pattern=OPTIONAL_TOKEN)] = None,
+    tenant: Annotated[str | None, Form(max_length=64, pattern=OPTIONAL_TOKEN)] = None,
 ) -> Response:
     """The plans page's buy button (and the chat room's extension button): the API's checkout,
     reached by a same-origin form (the CSRF guard has refused any other)."""
@@ -98,6 +110,7 @@ async def checkout_form(
             extend=extend or None,
             email=(email or "").strip() or None,
             tenant=tenant or None,
+            allow_guest=True,
         )
     except AppError as exc:
         return _error(
@@ -118,6 +131,7 @@ async def _test_order_page(
         )
         if keys.secret_key:
             raise NotFound()
+        payments.require_test_provider(runtime.settings)
         order = await payments.order_for_test_payment(tx, principal, session_id)
     if order.status != OrderStatus.pending:
         return RedirectResponse(f"/checkout/success?session_id={session_id}", status_code=303)
@@ -132,8 +146,16 @@ async def _test_order_page(
     )
 
 
+def _not_configured(request: Request, principal: Principal, exc: AppError) -> Response:
+    return _error(
+        request, principal, status=exc.status, heading="Payments are not set up", text=exc.message
+    )
+
+
 @router.get("/checkout/test/{session_id}")
-async def test_payment_page(session_id: str, request: Request, runtime: RuntimeDep) -> Response:
+async def test_payment_page(
+    session_id: SessionIdPath, request: Request, runtime: RuntimeDep
+) -> Response:
     principal = await page_principal(request, runtime)
     if principal is None:
         return login_redirect(request)
@@ -141,10 +163,14 @@ async def test_payment_page(session_id: str, request: Request, runtime: RuntimeD
         return await _test_order_page(request, runtime, principal, session_id)
     except NotFound:
         return _not_found(request, principal)
+    except PaymentsNotConfigured as exc:
+        return _not_configured(request, principal, exc)
 
 
 @router.post("/checkout/test/{session_id}")
-async def test_payment_pay(session_id: str, request: Request, runtime: RuntimeDep) -> Response:
+async def test_payment_pay(
+    session_id: SessionIdPath, request: Request, runtime: RuntimeDep
+) -> Response:
     """The Pay button: the completion the webhook runs, for the order's own customer, only
     while the tenant has no Stripe key (the CSRF guard refused cross-site posts)."""
     principal = await page_principal(request, runtime)
@@ -158,22 +184,28 @@ async def test_payment_pay(session_id: str, request: Request, runtime: RuntimeDe
                 settings=runtime.settings,
                 server_secret=runtime.secret_key,
             )
-            await payments.do_pay_test_order(tx, principal, session_id, keys=keys)
+            await payments.do_pay_test_order(
+                tx, principal, session_id, keys=keys, settings=runtime.settings
+            )
     except NotFound:
         return _not_found(request, principal)
+    except PaymentsNotConfigured as exc:
+        return _not_configured(request, principal, exc)
     return RedirectResponse(f"/checkout/success?session_id={session_id}", status_code=303)
 
 
 @router.get("/checkout/success")
 async def checkout_success(
-    request: Request, runtime: RuntimeDep, session_id: str | None = None
+    request: Request,
+    runtime: RuntimeDep,
+    session_id: Annotated[str | None, Query(max_length=255, pattern=TOKEN)] = None,
 ) -> Response:
     """Waits for the payment to land (the webhook may come after the customer), then sends the
     customer on. Never an error while waiting: the script polls the order."""
     principal = await page_principal(request, runtime)
     if principal is None:
         return login_redirect(request)
-    if not session_id or len(session_id) > 255:
+    if not session_id:
         return RedirectResponse("/plans", status_code=303)
     return render(
         request,

@@ -114,7 +114,7 @@ def upgrade() -> None:
             name=op.f("fk_stripe_events_tenant_id_tenants"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_stripe_events")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_stripe_events")),
     )
 
 

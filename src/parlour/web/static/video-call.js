@@ -120,6 +120,13 @@ export class VideoCall extends EventTarget {
     this.#setState("closed");
   }
 
+  /** New ICE servers (TURN credentials arrive once the other party is there): used by the
+   * connection's next gathering, and by every connection made after. */
+  useIceServers(iceServers) {
+    this.iceServers = iceServers;
+    if (this.pc) this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+  }
+
   get hasAudio() {
     return Boolean(this.stream && this.stream.getAudioTracks().length);
   }

@@ -69,6 +69,23 @@ function stopCall(text) {
   status(text);
 }
 
+/** An absent username or credential is left out (null would become the text "null"). */
+function usable(servers) {
+  return servers.map((server) =>
+    Object.fromEntries(Object.entries(server).filter(([, value]) => value !== null)),
+  );
+}
+
+/** The server hands out TURN credentials only once the expert is there: fetch them then. */
+async function refreshIceServers() {
+  try {
+    const info = await api(`/api/v1/conversations/${data.conversation.id}/call`);
+    if (call) call.useIceServers(usable(info.ice_servers));
+  } catch {
+    // The call goes on with the servers it has (STUN, or a direct path).
+  }
+}
+
 async function startCall() {
   refs.rejoin.hidden = true;
   notice("");
@@ -90,10 +107,7 @@ async function startCall() {
     client,
     conversationId: data.conversation.id,
     polite: info.polite,
-    // An absent username or credential is left out (null would become the text "null").
-    iceServers: info.ice_servers.map((server) =>
-      Object.fromEntries(Object.entries(server).filter(([, value]) => value !== null)),
-    ),
+    iceServers: usable(info.ice_servers),
     stage,
     localVideo: refs.local,
     remoteVideo: refs.remote,
@@ -153,8 +167,10 @@ client.addEventListener("conversation", (event) => {
     call = null;
     startCall();
   } else if (call) {
+    const firstExpert = !peerId;
     peerId = agent.user_id;
     showState(call.state);
+    if (firstExpert) refreshIceServers();
   }
 });
 client.addEventListener("error", (event) => {
