@@ -1,6 +1,7 @@
 """Self-booking limits, on both databases: guests (the support widget's anonymous visitors)
 never book, and a customer holds at most `max_upcoming_bookings` upcoming appointments, also
-when it books many slots at once (the customer's row is locked while they are counted)."""
+when it books many slots at once (the customer's row is locked while they are counted); and
+concurrent replacements of an expert's availability never merge (the expert's row is locked)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import httpx
 from sqlalchemy import func, select
 
 from parlour.appointments import service
+from parlour.appointments.schemas import AvailabilityIn
 from parlour.auth.principal import Principal
 from parlour.core.errors import AppError
 from parlour.models.appointment import Appointment
@@ -114,3 +116,31 @@ async def test_concurrent_bookings_by_one_customer_stay_within_the_limit(
     async with frozen.uow(write=False) as tx:
         count = await tx.session.scalar(select(func.count()).select_from(Appointment))
     assert count == 3
+
+
+async def test_concurrent_availability_replacements_never_merge(frozen: Runtime) -> None:
+    """Real concurrency: six replacements of one expert's weekly hours, each a different single
+    weekday, each in its own unit of work: what stays is exactly one of them, never a mix."""
+    cast = await make_cast(frozen)
+    assert cast.expert.user_id
+    sqlite = frozen.engine.dialect.name == "sqlite"
+    barrier = asyncio.Barrier(6)
+
+    async def replace(weekday: int) -> None:
+        hours = AvailabilityIn.model_validate(
+            {
+                "timezone": "UTC",
+                "weekly": [{"weekday": weekday, "start": "09:00", "end": "12:00"}],
+            }
+        )
+        if sqlite:
+            await barrier.wait()
+        async with frozen.uow() as tx:
+            if not sqlite:
+                await barrier.wait()
+            await service.do_set_availability(tx, cast.expert, cast.expert.user_id or "", hours)
+
+    await asyncio.wait_for(asyncio.gather(*(replace(d) for d in range(6))), 60)
+    async with frozen.uow(write=False) as tx:
+        kept = await service.get_availability(tx, cast.admin, cast.expert.user_id)
+    assert len(kept.weekly) == 1

@@ -648,6 +648,9 @@ async def do_set_availability(
         )
         for e in availability.exceptions
     ]
+    # Replacing is a delete then an insert: without the expert's row locked, two concurrent
+    # replacements would each delete only the rows they saw and both insert (a merge).
+    await lock_user(tx.session, principal.tenant_id, expert.id)
     await repository.replace_availability(tx.session, principal.tenant_id, expert.id, rows)
     return await get_availability(tx, principal, expert.id)
 
