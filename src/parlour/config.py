@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     attachment_max_image_pixels: int = Field(default=40_000_000, ge=1)
     attachment_dir: Path | None = None
+    # fixdesk: uploads one user may make per minute, and the unsent uploads (not yet part of a
+    # message) one user may hold at once, in files and in bytes (docs/attachments.md).
+    upload_rate_per_minute: int = Field(default=30, ge=1)
+    attachment_max_unsent_files: int = Field(default=20, ge=1)
+    attachment_max_unsent_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
     # The demo (PARLOUR_DEMO=1, set by `make run`): `parlour demo` may load its accounts with a
     # known password and the login page offers them. Never on in production.
     demo: bool = False

@@ -46,6 +46,7 @@ async def test_admin_reads_the_defaults(client: httpx.AsyncClient, world: World)
         # appointments
         "appointment_grace_hours": 6,
         "appointment_reminder_minutes": 15,
+        "max_upcoming_bookings": 3,
         # routing
         "routed_kinds": ["support", "consultation", "video", "diagnostic"],
         "default_agent_capacity": 3,

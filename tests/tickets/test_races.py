@@ -1,7 +1,8 @@
 """Ticket changes racing the conversation's other ends, on both databases with real
 concurrency: a staff resolve against the inactivity sweep, and against the customer ending the
 chat. Both take the conversation's row first, then the ticket's, so neither deadlocks: the
-conversation ends once (one "ended" message) and the ticket ends resolved."""
+conversation ends once (one "ended" message) and the ticket ends resolved. And one customer's
+concurrent support starts take turns on its users row: one conversation."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, select
 
 from parlour.auth.principal import Principal
 from parlour.auth.service import get_tenant_by_slug, principal_for
@@ -18,6 +20,8 @@ from parlour.conversations import service as conversations
 from parlour.core.clock import FrozenClock
 from parlour.core.errors import AppError
 from parlour.core.uow import UnitOfWork
+from parlour.models.conversation import Conversation
+from parlour.models.message import Message, MessageKind
 from parlour.models.ticket import Ticket, TicketStatus
 from parlour.runtime import Runtime, build_runtime
 from parlour.tickets import service
@@ -115,3 +119,34 @@ async def test_a_resolve_racing_the_customer_ending_it(frozen: Runtime) -> None:
     assert not any(o.startswith("crash") for o in outcomes), outcomes
     assert outcomes[0] == "ok" and outcomes[1] in ("ok", "conversation_ended")
     await _check(frozen, cid, tid)
+
+
+async def test_concurrent_starts_by_one_customer_make_one_conversation(frozen: Runtime) -> None:
+    """Five support starts by one signed-in customer at once (a double click, several tabs):
+    one conversation and one ticket; the other four messages are added to it."""
+    await make_tenant(frozen)
+    customer = await make_member(frozen, "customer", name="Cleo")
+
+    def start(n: int) -> Work:
+        async def work(tx: UnitOfWork) -> object:
+            tenant = await get_tenant_by_slug(tx.session, None)
+            return await service.do_start_support(
+                tx, tenant, customer, service.Visitor(message=f"help {n}"), max_chars=4000
+            )
+
+        return work
+
+    outcomes = await asyncio.wait_for(_race(frozen, *(start(n) for n in range(5))), 60)
+    assert outcomes == ["ok"] * 5
+    async with frozen.uow(write=False) as tx:
+        tickets = list(await tx.session.scalars(select(Ticket)))
+        assert len(tickets) == 1
+        conversations_made = await tx.session.scalar(select(func.count()).select_from(Conversation))
+        assert conversations_made == 1
+        bodies = await tx.session.scalars(
+            select(Message.body).where(
+                Message.conversation_id == tickets[0].conversation_id,
+                Message.kind == MessageKind.text,
+            )
+        )
+        assert sorted(bodies) == [f"help {n}" for n in range(5)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, delete, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -88,6 +88,25 @@ async def busy(
     if excluding is not None:
         query = query.where(Appointment.id != excluding)
     return [(s, e) for s, e in await session.execute(query)]
+
+
+async def count_upcoming(
+    session: AsyncSession, tenant_id: str, customer_id: str, *, now: datetime
+) -> int:
+    """How many scheduled appointments the customer holds that have not ended yet."""
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Appointment)
+            .where(
+                Appointment.tenant_id == tenant_id,
+                Appointment.customer_id == customer_id,
+                Appointment.status == AppointmentStatus.scheduled,
+                Appointment.ends_at > now,
+            )
+        )
+        or 0
+    )
 
 
 async def due_to_complete(

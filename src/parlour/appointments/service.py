@@ -32,7 +32,7 @@ from parlour.appointments.schemas import (
 )
 from parlour.appointments.slots import Rule, free_slots, open_intervals, within
 from parlour.auth.principal import Principal
-from parlour.auth.service import get_tenant, get_user
+from parlour.auth.service import get_tenant, get_user, lock_user
 from parlour.conversations import service as conversations
 from parlour.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from parlour.core.ids import new_id
@@ -279,10 +279,30 @@ async def do_book(
             "Customers book for themselves; admins and service keys record appointments.",
             code="forbidden",
         )
+    # The customer's row is locked first: its bookings are counted and added under the lock,
+    # so concurrent bookings by one customer cannot all pass the limit.
+    customer = await lock_user(tx.session, principal.tenant_id, principal.user_id)
+    if customer is None:
+        raise Forbidden("Customers book for themselves.", code="forbidden")
+    if customer.is_guest:
+        # A guest is an anonymous widget visitor: booking would let anyone fill a calendar.
+        raise Forbidden(
+            "Guests cannot book appointments; sign in or create an account first.",
+            code="guests_cannot_book",
+        )
     expert = await _expert(tx, principal, expert_id)
     end = starts_at + timedelta(minutes=duration_minutes)
     if starts_at <= tx.now:
         raise BadRequest("That time has already begun.", code="slot_not_available")
+    tenant = await get_tenant(tx.session, principal.tenant_id)
+    limit = tenant.typed_settings.max_upcoming_bookings
+    held = await repository.count_upcoming(tx.session, tenant.id, customer.id, now=tx.now)
+    if held >= limit:
+        raise Conflict(
+            f"You already hold {held} upcoming appointments (at most {limit}); cancel one or "
+            "wait until one has taken place.",
+            code="too_many_bookings",
+        )
     rules, zone = await _rules(tx, principal.tenant_id, expert.id)
     if zone is None or not within(open_intervals(rules, zone, starts_at, end), (starts_at, end)):
         raise BadRequest(
@@ -628,6 +648,9 @@ async def do_set_availability(
         )
         for e in availability.exceptions
     ]
+    # Replacing is a delete then an insert: without the expert's row locked, two concurrent
+    # replacements would each delete only the rows they saw and both insert (a merge).
+    await lock_user(tx.session, principal.tenant_id, expert.id)
     await repository.replace_availability(tx.session, principal.tenant_id, expert.id, rows)
     return await get_availability(tx, principal, expert.id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parlour.models.attachment import Attachment
@@ -15,6 +15,20 @@ _ATTACHMENTS = cast(Table, Attachment.__table__)
 
 async def get(session: AsyncSession, attachment_id: str) -> Attachment | None:
     return await session.get(Attachment, attachment_id)
+
+
+async def unsent_by(session: AsyncSession, tenant_id: str, user_id: str) -> tuple[int, int]:
+    """(how many, how many bytes) of the user's uploads that are not part of a message yet."""
+    row = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(Attachment.size), 0)).where(
+                Attachment.tenant_id == tenant_id,
+                Attachment.uploaded_by_id == user_id,
+                Attachment.message_id.is_(None),
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 def add(session: AsyncSession, attachment: Attachment) -> None:

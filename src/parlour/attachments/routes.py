@@ -160,11 +160,16 @@ async def upload_attachment(
     settings = runtime.settings
     runtime.limiter.hit(
         f"upload:{principal.user_id or principal.api_key_id}",
-        limit=settings.send_rate_per_minute,
+        limit=settings.upload_rate_per_minute,
+    )
+    quota = service.UnsentQuota(
+        files=settings.attachment_max_unsent_files, bytes=settings.attachment_max_unsent_bytes
     )
     conversation_id, declared_name, data = await _read_upload(request, settings)
     async with runtime.uow(write=False) as tx:
         await service.check_may_upload(tx, principal, conversation_id)
+        # Before anything is stored (the record checks again under a lock).
+        await service.check_unsent_quota(tx, principal, len(data), quota)
     prepared: Prepared = await asyncio.get_running_loop().run_in_executor(
         _IMAGE_POOL, partial(prepare, data, max_pixels=settings.attachment_max_image_pixels)
     )
@@ -184,6 +189,7 @@ async def upload_attachment(
                 prepared=prepared,
                 storage_key=key,
                 thumbnail_key=thumbnail_key,
+                quota=quota,
             )
     except BaseException:
         # Not recorded: nothing of it stays on disk.

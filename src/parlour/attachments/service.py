@@ -8,6 +8,9 @@
 - Attach: at most `MAX_PER_MESSAGE` per message, each of the same tenant and conversation,
   uploaded by the sender, and not attached before. Checked under row locks in the message's
   own transaction (`claim_for_messages`), for a whole batch of sends at once.
+- Unsent uploads: one user holds at most `UnsentQuota` of them (files and bytes), so uploads
+  never sent cannot fill the disk. Checked before the bytes are stored, and again under a lock
+  on the uploader's users row when the upload is recorded (concurrent uploads take turns).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from parlour.attachments.schemas import (
     url_for,
 )
 from parlour.auth.principal import Principal
+from parlour.auth.service import lock_user
 from parlour.conversations.access import access_conversation, check_can_post
 from parlour.core.errors import AppError, BadRequest, Conflict, Forbidden, NotFound
 from parlour.core.ids import new_id
@@ -63,6 +67,29 @@ async def check_may_upload(tx: UnitOfWork, principal: Principal, conversation_id
         raise Forbidden("Only people taking part upload files.", code="not_a_poster")
 
 
+@dataclass(frozen=True, slots=True)
+class UnsentQuota:
+    """The most uploads not yet part of a message one user may hold, in files and in bytes."""
+
+    files: int
+    bytes: int
+
+
+async def check_unsent_quota(
+    tx: UnitOfWork, principal: Principal, size: int, quota: UnsentQuota
+) -> None:
+    """Raise unless one more upload of `size` bytes keeps the caller within the quota."""
+    if principal.user_id is None:
+        raise Forbidden("Only people taking part upload files.", code="not_a_poster")
+    files, stored = await repository.unsent_by(tx.session, principal.tenant_id, principal.user_id)
+    if files + 1 > quota.files or stored + size > quota.bytes:
+        raise Conflict(
+            f"You have {files} uploaded files ({stored} bytes) not yet sent; at most "
+            f"{quota.files} files or {quota.bytes} bytes may wait. Send or drop some first.",
+            code="too_many_unsent_uploads",
+        )
+
+
 async def do_record_upload(
     tx: UnitOfWork,
     principal: Principal,
@@ -72,10 +99,14 @@ async def do_record_upload(
     prepared: Prepared,
     storage_key: str,
     thumbnail_key: str | None,
+    quota: UnsentQuota,
 ) -> AttachmentRead:
-    """Record a stored upload (the caller may still post: checked again, now)."""
+    """Record a stored upload (the caller may still post, and is within its quota of unsent
+    uploads: both checked again, now, the quota under a lock on the uploader's row)."""
     await check_may_upload(tx, principal, conversation_id)
     assert principal.user_id is not None
+    await lock_user(tx.session, principal.tenant_id, principal.user_id)
+    await check_unsent_quota(tx, principal, len(prepared.data), quota)
     attachment = Attachment(
         id=new_id(),
         tenant_id=principal.tenant_id,

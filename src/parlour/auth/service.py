@@ -231,3 +231,18 @@ async def get_user(session: AsyncSession, principal: Principal, user_id: str) ->
     if user is None or user.tenant_id != principal.tenant_id:
         raise NotFound("User not found.", code="user_not_found")
     return user
+
+
+async def lock_user(session: AsyncSession, tenant_id: str, user_id: str) -> User | None:
+    """A user of the tenant, its row locked until the transaction ends (read fresh), or None.
+
+    Other domains serialise one person's read-then-write decisions on it (how many bookings a
+    customer holds, whether it already has an open support conversation, an expert's weekly
+    hours): the users row is the one row every such decision shares."""
+    await session.flush()
+    return await session.scalar(
+        select(User)
+        .where(User.id == user_id, User.tenant_id == tenant_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )

@@ -137,6 +137,14 @@ class TenantSettings(BaseModel):
         description="Minutes before an appointment starts that both people are reminded "
         "(0: no reminder).",
     )
+    # fixdesk: how many upcoming appointments one customer may book for itself.
+    max_upcoming_bookings: WholeNumber = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description="How many scheduled appointments that have not ended yet a customer may "
+        "hold through self-booking (0: customers cannot book; admins still record them).",
+    )
     # payments: the promise no desk makes (docs/payments.md).
     no_expert_refund_minutes: WholeNumber = Field(
         default=15,

@@ -26,6 +26,7 @@ from parlour.auth.service import (
     find_tenant_by_slug,
     get_tenant,
     get_user,
+    lock_user,
     principal_for,
 )
 from parlour.conversations import service as conversations
@@ -169,6 +170,9 @@ async def do_start_support(
         raise Forbidden("The support desk is for customers.", code="customers_only")
     assert principal.user_id is not None
 
+    # One customer's starts take turns on its users row (before any conversation or ticket row),
+    # so concurrent starts find the one the first made instead of each making its own.
+    await lock_user(tx.session, tenant.id, principal.user_id)
     previous = await repository.latest_for_customer(tx.session, tenant.id, principal.user_id)
     if previous is not None:
         view = await conversations.get_conversation(tx, principal, previous.conversation_id)

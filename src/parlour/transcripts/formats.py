@@ -2,8 +2,11 @@
 
 CSV cells are neutralised against formula injection: a spreadsheet runs a cell that starts with
 `=`, `+`, `-` or `@` (and tab or carriage return, which some read past) as a formula, so such a
-cell gets a leading `'` (OWASP's advice), which spreadsheets show as text. The text and JSON
-forms keep the bodies exactly as written.
+cell gets a leading `'` (OWASP's advice), which spreadsheets show as text. A spreadsheet that
+splits on `;` (or on tabs and line breaks inside a cell) starts a new cell after each of them,
+so a formula character there (after optional spaces) gets its `'` too, as does one after
+leading spaces (some importers trim them). The text and JSON forms keep the bodies exactly as
+written.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -18,6 +22,11 @@ from parlour.transcripts.schemas import Transcript, TranscriptLine
 
 Format = Literal["txt", "json", "csv"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A formula character at the start after spaces, or after a separator some importers split on.
+_LEADING_FORMULA = re.compile(r"^[ \t\r\n]*[=+\-@]")
+# The `'` goes right before the formula character, so whatever the importer splits or trims,
+# the cell it makes starts with the `'`.
+_FORMULA_AFTER_SEPARATOR = re.compile(r"([;\t\r\n][ \t\r\n]*)([=+\-@])")
 CSV_COLUMNS = ["seq", "time", "sender", "kind", "body", "attachments"]
 MEDIA_TYPES = {
     "txt": "text/plain; charset=utf-8",
@@ -32,7 +41,9 @@ def iso_utc(moment: datetime) -> str:
 
 def neutralise(cell: str) -> str:
     """A CSV cell a spreadsheet shows as text, never runs as a formula."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+    cell = _FORMULA_AFTER_SEPARATOR.sub(r"\1'\2", cell)
+    starts_formula = cell.startswith(FORMULA_STARTS) or _LEADING_FORMULA.match(cell)
+    return "'" + cell if starts_formula else cell
 
 
 def _csv_row(line: TranscriptLine) -> list[str]:
