@@ -21,7 +21,7 @@ from parlour.core.errors import AppError
 from parlour.deps import RuntimeDep
 from parlour.models.appointment import AppointmentStatus
 from parlour.models.user import Role
-from parlour.web.navigation import home_for, login_redirect, page_principal
+from parlour.web.navigation import error_page, login_redirect, page_principal
 from parlour.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -73,16 +73,12 @@ async def appointments_page(
                 people = []
             experts = await appointments.list_experts(tx, principal)
     except AppError as exc:
-        return render(
+        return error_page(
             request,
-            "error.html",
-            title="Appointments",
-            principal=principal,
-            status_code=exc.status,
-            code=exc.status,
+            principal,
+            status=exc.status,
             heading="Could not load appointments",
             text=exc.message,
-            home=home_for(principal),
         )
     return render(
         request,

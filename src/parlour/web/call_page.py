@@ -17,7 +17,7 @@ from parlour.conversations import service as conversations
 from parlour.core.errors import ConversationEnded, NotFound
 from parlour.deps import RuntimeDep
 from parlour.messages import service as messages
-from parlour.web.navigation import home_for, login_redirect, page_principal
+from parlour.web.navigation import home_for, login_redirect, not_found_page, page_principal
 from parlour.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -47,17 +47,7 @@ async def call_page(conversation_id: str, request: Request, runtime: RuntimeDep)
             )
             tenant = await get_tenant(tx.session, principal.tenant_id)
     except NotFound:
-        return render(
-            request,
-            "error.html",
-            title="Not found",
-            principal=principal,
-            status_code=404,
-            code=404,
-            heading="Not found",
-            text="There is nothing here, or it is not yours to see.",
-            home=home_for(principal),
-        )
+        return not_found_page(request, principal)
     return render(
         request,
         "call.html",

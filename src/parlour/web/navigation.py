@@ -5,13 +5,14 @@ from __future__ import annotations
 from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
 
 from parlour.auth.principal import Principal
 from parlour.core.errors import Unauthorized
 from parlour.deps import authenticate_credential, credential_from
 from parlour.models.user import Role
 from parlour.runtime import Runtime
+from parlour.web.render import render
 
 HOME_BY_ROLE: dict[str, str] = {
     Role.customer: "/conversations",
@@ -60,3 +61,39 @@ def login_redirect(request: Request) -> RedirectResponse:
     """Send a logged-out visitor to the login page, to come back here afterwards."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
+
+
+# The same words for a page that is missing and one the viewer may not see.
+NOT_YOURS = "There is nothing here, or it is not yours to see."
+
+
+def error_page(
+    request: Request,
+    principal: Principal | None,
+    *,
+    status: int,
+    heading: str,
+    text: str,
+    home: str | None = None,
+) -> Response:
+    """The one error page every page route answers with: its status, a heading, a sentence,
+    and a way home (the viewer's own, or `home`, or the login page)."""
+    return render(
+        request,
+        "error.html",
+        title=heading,
+        principal=principal,
+        status_code=status,
+        code=status,
+        heading=heading,
+        text=text,
+        home=home or (home_for(principal) if principal else "/login"),
+    )
+
+
+def not_found_page(
+    request: Request, principal: Principal | None, *, home: str | None = None
+) -> Response:
+    return error_page(
+        request, principal, status=404, heading="Not found", text=NOT_YOURS, home=home
+    )

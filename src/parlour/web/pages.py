@@ -31,7 +31,14 @@ from parlour.web.api_docs import install_api_docs
 from parlour.web.appointments_page import router as appointments_router
 from parlour.web.call_page import router as call_router  # video
 from parlour.web.demo_hint import demo_logins
-from parlour.web.navigation import home_for, login_redirect, page_principal, safe_next
+from parlour.web.navigation import (
+    error_page,
+    home_for,
+    login_redirect,
+    not_found_page,
+    page_principal,
+    safe_next,
+)
 from parlour.web.payments_pages import router as payments_pages_router  # payments
 from parlour.web.render import STATIC, StaticAssets, build_templates, render
 from parlour.web.settings_page import router as settings_router
@@ -71,35 +78,8 @@ async def _staff_label(tx: UnitOfWork, principal: Principal) -> str:
     return str(tenant.setting("staff_label"))
 
 
-def _error_page(
-    request: Request, principal: Principal | None, *, status: int, heading: str, text: str
-) -> Response:
-    return render(
-        request,
-        "error.html",
-        title=heading,
-        principal=principal,
-        status_code=status,
-        code=status,
-        heading=heading,
-        text=text,
-        home=home_for(principal) if principal else "/login",
-    )
-
-
-def _not_found(request: Request, principal: Principal | None) -> Response:
-    # The same page for a conversation that is missing and one the viewer may not see.
-    return _error_page(
-        request,
-        principal,
-        status=404,
-        heading="Not found",
-        text="There is nothing here, or it is not yours to see.",
-    )
-
-
 def _staff_only(request: Request, principal: Principal, who: str) -> Response:
-    return _error_page(
+    return error_page(
         request, principal, status=403, heading="Not for you", text=f"This page is for {who}."
     )
 
@@ -115,7 +95,7 @@ async def home(request: Request, runtime: RuntimeDep) -> Response:
 def cross_site_page(request: Request) -> Response:
     """The answer to a form posted from another site's page, or without the headers a browser
     sends (the CSRF rule for every page is in core/csrf.py, applied before any route)."""
-    return _error_page(
+    return error_page(
         request, None, status=403, heading="Not allowed", text="Use the form on this site."
     )
 
@@ -232,7 +212,7 @@ async def start_conversation(
                 tx, principal, kind="support", customer_id=None, subject=subject.strip() or None
             )
     except AppError as exc:
-        return _error_page(
+        return error_page(
             request, principal, status=exc.status, heading="Could not start", text=exc.message
         )
     return RedirectResponse(f"/chat/{view.id}", status_code=303)
@@ -252,7 +232,7 @@ async def chat_room(conversation_id: str, request: Request, runtime: RuntimeDep)
             )
             label = await _staff_label(tx, principal)
     except NotFound:
-        return _not_found(request, principal)
+        return not_found_page(request, principal)
     return render(
         request,
         "chat.html",

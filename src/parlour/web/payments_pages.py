@@ -18,7 +18,12 @@ from parlour.payments import service as payments
 from parlour.payments.provider import PaymentsNotConfigured
 from parlour.payments.routes import begin_checkout, checkout_redirect, ensure_plans, tenant_id_for
 from parlour.runtime import Runtime
-from parlour.web.navigation import home_for, login_redirect, page_principal
+from parlour.web.navigation import (
+    error_page,
+    login_redirect,
+    not_found_page,
+    page_principal,
+)
 from parlour.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -34,27 +39,13 @@ SessionIdPath = Annotated[str, Path(max_length=255, pattern=TOKEN)]
 def _error(
     request: Request, principal: Principal | None, *, status: int, heading: str, text: str
 ) -> Response:
-    return render(
-        request,
-        "error.html",
-        title=heading,
-        principal=principal,
-        status_code=status,
-        code=status,
-        heading=heading,
-        text=text,
-        home=home_for(principal) if principal else "/plans",
-    )
+    # A visitor's way home is the plans page.
+    home = None if principal else "/plans"
+    return error_page(request, principal, status=status, heading=heading, text=text, home=home)
 
 
 def _not_found(request: Request, principal: Principal | None) -> Response:
-    return _error(
-        request,
-        principal,
-        status=404,
-        heading="Not found",
-        text="There is nothing here, or it is not yours to see.",
-    )
+    return not_found_page(request, principal, home=None if principal else "/plans")
 
 
 def money(amount: int, currency: str) -> str:

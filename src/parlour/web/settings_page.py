@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from parlour.deps import RuntimeDep
 from parlour.tenants import service as tenants
-from parlour.web.navigation import home_for, login_redirect, page_principal
+from parlour.web.navigation import error_page, login_redirect, page_principal
 from parlour.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -23,16 +23,8 @@ async def admin_settings(request: Request, runtime: RuntimeDep) -> Response:
     if principal is None:
         return login_redirect(request)
     if not principal.is_admin:
-        return render(
-            request,
-            "error.html",
-            title="Not for you",
-            principal=principal,
-            status_code=403,
-            code=403,
-            heading="Not for you",
-            text="This page is for admins.",
-            home=home_for(principal),
+        return error_page(
+            request, principal, status=403, heading="Not for you", text="This page is for admins."
         )
     async with runtime.uow(write=False) as tx:
         settings = await tenants.get_settings(tx, principal)

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from parlour.auth.service import find_tenant_by_slug
 from parlour.deps import RuntimeDep
 from parlour.models.tenant import Tenant
+from parlour.web.navigation import error_page
 from parlour.web.render import STATIC, render
 
 router = APIRouter(include_in_schema=False)
@@ -34,12 +35,10 @@ async def _support_page(
     async with runtime.uow(write=False) as tx:
         tenant: Tenant | None = await find_tenant_by_slug(tx.session, slug)
     if tenant is None:
-        return render(
+        return error_page(
             request,
-            "error.html",
-            title="Not found",
-            status_code=404,
-            code=404,
+            None,
+            status=404,
             heading="Not found",
             text="There is no support desk here.",
             home="/",
