@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from parlour.config import Settings
+from parlour.core.clock import FrozenClock
 from parlour.core.db import create_engine
 from parlour.core.migrations import upgrade
 from parlour.runtime import Runtime, build_runtime
@@ -125,6 +126,19 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         secret_key=TEST_SECRET,
         allowed_origins=["http://allowed.example"],
     )
+
+
+@pytest.fixture
+async def frozen(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
+    """A runtime on the test module's frozen `clock`, its in-process sweep off (the tests
+    sweep by hand, so a deadline acts exactly when the test says)."""
+    settings.sweep_interval_seconds = 0
+    rt = build_runtime(settings, clock=clock)
+    await rt.start()
+    try:
+        yield rt
+    finally:
+        await rt.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,18 +47,6 @@ def _pythonpath() -> str:
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(START)
-
-
-@pytest.fixture
-async def frozen(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
-    """A runtime on the frozen clock, its in-process sweep off (the tests sweep by hand)."""
-    settings.sweep_interval_seconds = 0
-    rt = build_runtime(settings, clock=clock)
-    await rt.start()
-    try:
-        yield rt
-    finally:
-        await rt.stop()
 
 
 async def _cast(rt: Runtime):  # type: ignore[no-untyped-def]

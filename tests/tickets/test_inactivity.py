@@ -5,20 +5,18 @@ message restarts the wait; a tenant's own setting applies; other conversations a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 
 from parlour.auth.principal import Principal
 from parlour.auth.service import get_tenant_by_slug, principal_for
-from parlour.config import Settings
 from parlour.conversations import service as conversations
 from parlour.core.clock import FrozenClock
 from parlour.deadlines.sweep import sweep
 from parlour.messages.service import do_send_message
 from parlour.models.ticket import Ticket
-from parlour.runtime import Runtime, build_runtime
+from parlour.runtime import Runtime
 from parlour.tickets import service
 from parlour.tickets.reactions import INACTIVITY
 from tests.api.support import make_member, set_tenant_settings
@@ -31,17 +29,6 @@ START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(START)
-
-
-@pytest.fixture
-async def frozen(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
-    settings.sweep_interval_seconds = 0  # the tests sweep by hand
-    rt = build_runtime(settings, clock=clock)
-    await rt.start()
-    try:
-        yield rt
-    finally:
-        await rt.stop()
 
 
 async def _start(rt: Runtime, slug: str | None = None) -> tuple[str, str, Principal]:

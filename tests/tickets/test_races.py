@@ -7,7 +7,7 @@ concurrent support starts take turns on its users row: one conversation."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 
 from parlour.auth.principal import Principal
 from parlour.auth.service import get_tenant_by_slug, principal_for
-from parlour.config import Settings
 from parlour.conversations import service as conversations
 from parlour.core.clock import FrozenClock
 from parlour.core.errors import AppError
@@ -23,7 +22,7 @@ from parlour.core.uow import UnitOfWork
 from parlour.models.conversation import Conversation
 from parlour.models.message import Message, MessageKind
 from parlour.models.ticket import Ticket, TicketStatus
-from parlour.runtime import Runtime, build_runtime
+from parlour.runtime import Runtime
 from parlour.tickets import service
 from tests.api.support import make_member
 from tests.deadlines.support import conversation, ended_messages
@@ -35,17 +34,6 @@ Work = Callable[[UnitOfWork], Awaitable[object]]
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-async def frozen(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
-    settings.sweep_interval_seconds = 0
-    rt = build_runtime(settings, clock=clock)
-    await rt.start()
-    try:
-        yield rt
-    finally:
-        await rt.stop()
 
 
 async def _run(rt: Runtime, work: Work, barrier: asyncio.Barrier) -> str:

@@ -19,7 +19,7 @@ from parlour.config import Settings
 from parlour.conversations import service as conversations
 from parlour.core.clock import FrozenClock
 from parlour.core.uow import UnitOfWork
-from parlour.runtime import Runtime, build_runtime
+from parlour.runtime import Runtime
 from parlour.transcripts.export import export_lines
 from tests.api.support import World, assert_error, make_world
 from tests.factories import auth
@@ -32,17 +32,6 @@ DAY1 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(DAY1)
-
-
-@pytest.fixture
-async def frozen(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
-    settings.sweep_interval_seconds = 0
-    rt = build_runtime(settings, clock=clock)
-    await rt.start()
-    try:
-        yield rt
-    finally:
-        await rt.stop()
 
 
 @pytest.fixture
