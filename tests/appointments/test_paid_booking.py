@@ -20,6 +20,15 @@ from tests.api.support import assert_error, set_tenant_settings
 from tests.appointments.support import Cast, jobs_of, load, make_cast, run_sweep
 from tests.factories import auth
 from tests.http_client import app_client
+from tests.payments.conftest import (
+    SECRET_KEY,
+    WEBHOOK_SECRET,
+    completed_session,
+    event,
+    fake_stripe,  # noqa: F401 (a fixture)
+    signed,
+)
+from tests.payments.fake_stripe import FakeStripe
 from tests.payments.support import ORIGIN, order_by_session
 
 BOOK = "/api/v1/appointments/book"
@@ -130,3 +139,52 @@ async def test_without_a_plan_booking_is_free(
     response = await book(http, paid, cast)
     assert response.status_code == 201, response.text
     assert response.json()["status"] == "scheduled" and response.json()["checkout_url"] is None
+
+
+@pytest.fixture
+async def stripe_paid(
+    settings: Settings,
+    clock: FrozenClock,
+    fake_stripe: FakeStripe,  # noqa: F811
+) -> AsyncIterator[Runtime]:
+    """The frozen runtime whose tenant sells through (the stand-in) Stripe."""
+    settings.sweep_interval_seconds = 0
+    settings.job_worker = False
+    settings.stripe_secret_key = SECRET_KEY
+    settings.stripe_webhook_secret = WEBHOOK_SECRET
+    settings.stripe_api_base = fake_stripe.url
+    rt = build_runtime(settings, clock=clock)
+    await rt.start()
+    try:
+        yield rt
+    finally:
+        await rt.stop()
+
+
+async def test_a_signed_webhook_pays_a_stripe_booking(
+    stripe_paid: Runtime,
+    fake_stripe: FakeStripe,  # noqa: F811
+) -> None:
+    rt = stripe_paid
+    cast = await make_cast(rt)
+    async with rt.uow() as tx:
+        await plans.do_seed_default_plans(tx, cast.customer.tenant_id)
+    await set_tenant_settings(rt, None, appointment_plan="diagnostic")
+    async with app_client(rt) as client:
+        response = await book(client, rt, cast)
+        assert response.status_code == 201, response.text
+        held = response.json()
+        assert held["status"] == "pending_payment"
+        assert held["checkout_url"].startswith("https://checkout.stripe.test/")
+        [session] = fake_stripe.sessions.values()
+        assert session["metadata"]["purpose"] == "appointment"
+        assert session["metadata"]["appointment"] == held["id"]
+        payload = event("checkout.session.completed", completed_session(session))
+        delivered = await client.post(
+            "/api/v1/webhooks/stripe", content=payload, headers=signed(payload)
+        )
+        assert delivered.status_code == 200, delivered.text
+    appointment, chat = await load(rt, held["id"])
+    assert appointment.status == "scheduled" and chat.status == Status.active
+    order = await order_by_session(rt, session["id"])
+    assert (order.status, order.purpose) == ("paid", "appointment")
