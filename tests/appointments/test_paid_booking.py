@@ -132,6 +132,27 @@ async def test_an_unpaid_hold_is_released_after_30_minutes_and_a_late_payment_re
     assert (await load(paid, held["id"]))[0].status == "cancelled"
 
 
+async def test_a_cancelled_hold_is_upcoming_until_then_and_its_payment_refunded(
+    paid: Runtime, http: httpx.AsyncClient, cast: Cast
+) -> None:
+    held = (await book(http, paid, cast)).json()
+    headers = auth(paid, cast.customer)
+    upcoming = await http.get("/api/v1/appointments?view=upcoming", headers=headers)
+    assert [a["id"] for a in upcoming.json()["appointments"]] == [held["id"]]
+    cancelled = await http.post(
+        f"/api/v1/appointments/{held['id']}/cancel",
+        json={"reason": "changed my mind"},
+        headers=headers,
+    )
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    history = await http.get("/api/v1/appointments?view=history", headers=headers)
+    assert [a["id"] for a in history.json()["appointments"]] == [held["id"]]
+    sid = await pay(http, paid, cast, held["checkout_url"])
+    order = await order_by_session(paid, sid)
+    assert order.refund_reason == "appointment_released"
+    assert len(await jobs_of(paid, "payments.refund")) == 1
+
+
 async def test_without_a_plan_booking_is_free(
     paid: Runtime, http: httpx.AsyncClient, cast: Cast
 ) -> None:

@@ -367,10 +367,11 @@ async def list_appointments(
         if principal.user_id is None:
             raise Forbidden()
         query = repository.involving(query, principal.user_id)
+    live = (AppointmentStatus.scheduled, AppointmentStatus.pending_payment)
     if view == "upcoming":
-        query = query.where(Appointment.status == AppointmentStatus.scheduled)
+        query = query.where(Appointment.status.in_(live))
     elif view == "history":
-        query = query.where(Appointment.status != AppointmentStatus.scheduled)
+        query = query.where(Appointment.status.not_in(live))
     if status is not None:
         query = query.where(Appointment.status == status)
     if expert_id is not None:
@@ -464,7 +465,9 @@ async def do_cancel(
     """Either person or an admin (or a service key) cancels: the chat ends at once (reason
     `cancelled`) after a system message naming who cancelled and why."""
     appointment = await _locked(tx, principal, appointment_id)
-    _require_scheduled(appointment)
+    if appointment.status != AppointmentStatus.pending_payment:
+        # paidbook: a hold may be cancelled too (a payment arriving later is refunded).
+        _require_scheduled(appointment)
     appointment.status = AppointmentStatus.cancelled
     appointment.cancel_reason = reason
     appointment.cancelled_by = _actor(principal)
