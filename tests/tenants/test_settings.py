@@ -47,6 +47,7 @@ async def test_admin_reads_the_defaults(client: httpx.AsyncClient, world: World)
         "appointment_grace_hours": 6,
         "appointment_reminder_minutes": 15,
         "max_upcoming_bookings": 3,
+        "appointment_plan": None,  # paidbook
         # routing
         "routed_kinds": ["support", "consultation", "video", "diagnostic"],
         "default_agent_capacity": 3,

@@ -101,7 +101,9 @@ async def count_upcoming(
             .where(
                 Appointment.tenant_id == tenant_id,
                 Appointment.customer_id == customer_id,
-                Appointment.status == AppointmentStatus.scheduled,
+                Appointment.status.in_(
+                    (AppointmentStatus.scheduled, AppointmentStatus.pending_payment)
+                ),
                 Appointment.ends_at > now,
             )
         )
@@ -159,3 +161,19 @@ async def experts_with_availability(
         .order_by(User.display_name, User.id)
     )
     return [(u, tz) for u, tz in rows]
+
+
+async def unpaid_holds(
+    session: AsyncSession, *, created_before: datetime, limit: int
+) -> list[tuple[str, str]]:
+    """paidbook: (conversation id, tenant id) of holds still unpaid, booked before the cut."""
+    rows = await session.execute(
+        select(Appointment.conversation_id, Appointment.tenant_id)
+        .where(
+            Appointment.status == AppointmentStatus.pending_payment,
+            Appointment.created_at <= created_before,
+        )
+        .order_by(Appointment.created_at, Appointment.id)
+        .limit(limit)
+    )
+    return [(c, t) for c, t in rows]

@@ -18,6 +18,7 @@ from parlour.appointments.schemas import (
     AvailabilityIn,
     AvailabilityRead,
     BookingIn,
+    BookingRead,
     CancelIn,
     ExpertPage,
     Instant,
@@ -28,6 +29,9 @@ from parlour.conversations.routes import limit_creation
 from parlour.core.http import error_responses
 from parlour.deps import ConversationIdPath, PrincipalDep, RuntimeDep
 from parlour.models.appointment import AppointmentStatus
+from parlour.models.payment import Provider
+from parlour.payments import provider
+from parlour.payments import service as payments
 
 router = APIRouter(prefix="/appointments", tags=["appointments"])
 experts_router = APIRouter(prefix="/experts", tags=["appointments"])
@@ -61,25 +65,66 @@ async def create_appointment(
 
 @router.post(
     "/book",
-    response_model=AppointmentRead,
+    response_model=BookingRead,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(400, 401, 403, 404, 409, 413, 422, 429),
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422, 429, 503),
 )
 async def book(
     body: BookingIn, request: Request, principal: PrincipalDep, runtime: RuntimeDep
-) -> AppointmentRead:
+) -> BookingRead:
     """A customer books a free slot of an expert's published availability (400
     `slot_not_available` outside it, 409 `slot_taken` if someone was faster). A booking opens
-    a conversation, so it counts against the customer's conversation rate (429 beyond)."""
+    a conversation, so it counts against the customer's conversation rate (429 beyond).
+    When the tenant's `appointment_plan` has a price, the booking is `pending_payment` (the
+    slot held for 30 minutes) and `checkout_url` is where to pay it (docs/appointments.md)."""
     limit_creation(runtime, request, principal)
+    settings = runtime.settings
     async with runtime.uow() as tx:
-        return await service.do_book(
+        plan = await payments.appointment_plan(tx, principal.tenant_id)
+        booked = await service.do_book(
             tx,
             principal,
             expert_id=body.expert_id,
             starts_at=body.starts_at,
             duration_minutes=body.duration_minutes,
+            pending_payment=plan is not None,
         )
+        if plan is None:
+            return BookingRead.model_validate(booked.model_dump())
+        draft = payments.appointment_draft(
+            principal, plan, appointment_id=booked.id, conversation_id=booked.conversation_id
+        )
+        keys = await payments.stripe_keys(
+            tx, principal.tenant_id, settings=settings, server_secret=runtime.secret_key
+        )
+        if not keys.secret_key:
+            # The built-in test provider; a tenant that cannot sell refuses (the raise rolls
+            # the hold back).
+            payments.require_test_provider(settings)
+            session_id = payments.new_test_session_id()
+            await payments.do_record_pending(
+                tx, draft, session_id=session_id, provider=Provider.test
+            )
+            url = f"/checkout/test/{session_id}"
+            return BookingRead.model_validate({**booked.model_dump(), "checkout_url": url})
+    # Outside any transaction: the provider call (a failure leaves the hold to expire).
+    base = str(request.base_url).rstrip("/")
+    created = await provider.create_checkout_session(
+        keys.secret_key,
+        settings.stripe_api_base,
+        name=draft.name,
+        amount=draft.amount,
+        currency=draft.currency,
+        metadata=draft.metadata(),
+        client_reference_id=draft.order_id,
+        customer_email=draft.customer_email,
+        success_url=f"{base}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=f"{base}/appointments",
+        idempotency_key=f"checkout:{draft.order_id}",
+    )
+    async with runtime.uow() as tx:
+        await payments.do_record_pending(tx, draft, session_id=created.id, provider=Provider.stripe)
+    return BookingRead.model_validate({**booked.model_dump(), "checkout_url": created.url})
 
 
 @router.get("", response_model=AppointmentPage, responses=ERRORS)

@@ -93,6 +93,13 @@ class AppointmentRead(OutputModel):
     completed_at: datetime | None
 
 
+class BookingRead(AppointmentRead):
+    """paidbook: a booking; when the tenant's `appointment_plan` has a price, the appointment
+    is `pending_payment` and `checkout_url` is where the customer pays (null otherwise)."""
+
+    checkout_url: str | None = None
+
+
 class AppointmentPage(OutputModel):
     appointments: list[AppointmentRead]
 

@@ -55,6 +55,8 @@ MAX_LIST = 200
 MAX_SLOT_WINDOW = timedelta(days=31)
 DEFAULT_SLOT_WINDOW = timedelta(days=7)
 MAX_EXCEPTION_DAYS = 366
+# paidbook: how long a booking waits for its payment before the slot is released.
+PAYMENT_HOLD = timedelta(minutes=30)
 
 
 def appointment_not_found() -> NotFound:
@@ -189,6 +191,7 @@ async def _create(
     start: datetime,
     end: datetime,
     note: str | None,
+    pending_payment: bool = False,
 ) -> AppointmentRead:
     """The appointment, its conversation (both people in it) and its reminder, in the caller's
     transaction. `principal` is an admin, a service key, or a customer booking for itself
@@ -216,7 +219,9 @@ async def _create(
         starts_at=start,
         ends_at=end,
         closes_at=closes_at,
-        status=AppointmentStatus.scheduled,
+        status=AppointmentStatus.pending_payment
+        if pending_payment
+        else AppointmentStatus.scheduled,
         note=note or None,
         conversation_id=chat.id,
         created_by=_actor(principal),
@@ -224,6 +229,15 @@ async def _create(
     )
     tx.session.add(appointment)
     await _flush_or_slot_taken(tx)
+    if pending_payment:
+        await conversations.do_post_notice(
+            tx,
+            chat.id,
+            tenant.id,
+            body=f"Appointment held for {_when(start, end)} until it is paid.",
+            meta={"event": "appointment_held", "appointment_id": appointment.id},
+        )
+        return await _view(tx, appointment)
     await conversations.do_post_notice(
         tx,
         chat.id,
@@ -272,8 +286,10 @@ async def do_book(
     expert_id: str,
     starts_at: datetime,
     duration_minutes: int,
+    pending_payment: bool = False,
 ) -> AppointmentRead:
-    """A customer books itself into a free slot of the expert's published availability."""
+    """A customer books itself into a free slot of the expert's published availability;
+    `pending_payment` holds the slot until the booking's checkout is paid (paidbook)."""
     if not principal.is_customer or principal.user_id is None:
         raise Forbidden(
             "Customers book for themselves; admins and service keys record appointments.",
@@ -316,6 +332,7 @@ async def do_book(
         start=starts_at,
         end=end,
         note=None,
+        pending_payment=pending_payment,
     )
 
 
@@ -350,10 +367,11 @@ async def list_appointments(
         if principal.user_id is None:
             raise Forbidden()
         query = repository.involving(query, principal.user_id)
+    live = (AppointmentStatus.scheduled, AppointmentStatus.pending_payment)
     if view == "upcoming":
-        query = query.where(Appointment.status == AppointmentStatus.scheduled)
+        query = query.where(Appointment.status.in_(live))
     elif view == "history":
-        query = query.where(Appointment.status != AppointmentStatus.scheduled)
+        query = query.where(Appointment.status.not_in(live))
     if status is not None:
         query = query.where(Appointment.status == status)
     if expert_id is not None:
@@ -447,7 +465,9 @@ async def do_cancel(
     """Either person or an admin (or a service key) cancels: the chat ends at once (reason
     `cancelled`) after a system message naming who cancelled and why."""
     appointment = await _locked(tx, principal, appointment_id)
-    _require_scheduled(appointment)
+    if appointment.status != AppointmentStatus.pending_payment:
+        # paidbook: a hold may be cancelled too (a payment arriving later is refunded).
+        _require_scheduled(appointment)
     appointment.status = AppointmentStatus.cancelled
     appointment.cancel_reason = reason
     appointment.cancelled_by = _actor(principal)
@@ -494,6 +514,71 @@ async def do_complete_due(tx: UnitOfWork, conversation_id: str, tenant_id: str) 
     await conversations.do_close_expired(tx, conversation_id, tenant_id)
     appointment.status = AppointmentStatus.completed
     appointment.completed_at = tx.now
+    return True
+
+
+# paidbook: paid bookings. A hold becomes scheduled when its checkout is paid, or is released.
+
+
+async def do_confirm_payment(tx: UnitOfWork, tenant_id: str, conversation_id: str) -> bool:
+    """The payment of a held booking arrived (payments' completion, as the system actor):
+    under the appointment's lock the hold turns `scheduled` and its reminder is queued. False
+    when the hold is gone (released or cancelled): the caller refunds the payment. A
+    booking already scheduled (a repeated delivery) is True and changes nothing."""
+    appointment = await repository.lock_by_conversation(tx.session, conversation_id, tenant_id)
+    if appointment is None or appointment.status == AppointmentStatus.cancelled:
+        return False
+    if appointment.status != AppointmentStatus.pending_payment:
+        return True
+    appointment.status = AppointmentStatus.scheduled
+    await tx.session.flush()
+    await conversations.do_post_notice(
+        tx,
+        conversation_id,
+        tenant_id,
+        body=f"Paid: appointment booked for {_when(appointment.starts_at, appointment.ends_at)}.",
+        meta={"event": "appointment_booked", "appointment_id": appointment.id},
+    )
+    await _schedule_reminder(tx, await get_tenant(tx.session, tenant_id), appointment)
+    return True
+
+
+async def find_due_holds(tx: UnitOfWork, *, limit: int) -> list[tuple[str, str]]:
+    """(conversation id, tenant id) of holds unpaid for PAYMENT_HOLD."""
+    return await repository.unpaid_holds(
+        tx.session, created_before=tx.now - PAYMENT_HOLD, limit=limit
+    )
+
+
+async def do_release_hold(tx: UnitOfWork, conversation_id: str, tenant_id: str) -> bool:
+    """Under the lock: a hold still unpaid after PAYMENT_HOLD is cancelled (the slot is free,
+    its chat ends `cancelled`). False when it was paid or released meanwhile."""
+    appointment = await repository.lock_by_conversation(tx.session, conversation_id, tenant_id)
+    if (
+        appointment is None
+        or appointment.status != AppointmentStatus.pending_payment
+        or appointment.created_at > tx.now - PAYMENT_HOLD
+    ):
+        return False
+    reason = "not paid in time"
+    appointment.status = AppointmentStatus.cancelled
+    appointment.cancel_reason = reason
+    appointment.cancelled_by = "system"
+    appointment.cancelled_at = tx.now
+    await tx.session.flush()
+    await conversations.do_post_notice(
+        tx,
+        conversation_id,
+        tenant_id,
+        body=f"The appointment was released: {reason}.",
+        meta={
+            "event": "appointment_cancelled",
+            "appointment_id": appointment.id,
+            "by": "system",
+            "reason": reason,
+        },
+    )
+    await conversations.do_end_by_system(tx, conversation_id, tenant_id, reason=EndReason.cancelled)
     return True
 
 

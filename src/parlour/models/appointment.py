@@ -18,6 +18,9 @@ NO_OVERLAP = "appointments_no_overlap"
 
 
 class AppointmentStatus(enum.StrEnum):
+    # paidbook: a booking held (its slot taken) until its checkout is paid; no migration, the
+    # column is a plain string and the no-overlap rule covers every status but `cancelled`.
+    pending_payment = "pending_payment"
     scheduled = "scheduled"
     completed = "completed"
     cancelled = "cancelled"

@@ -30,6 +30,7 @@ class OrderStatus(enum.StrEnum):
 class OrderPurpose(enum.StrEnum):
     session = "session"  # buys a plan: a new conversation
     extension = "extension"  # buys more minutes of a running conversation
+    appointment = "appointment"  # paidbook: pays a held booking (its chat: conversation_id)
 
 
 class Provider(enum.StrEnum):

@@ -145,6 +145,14 @@ class TenantSettings(BaseModel):
         description="How many scheduled appointments that have not ended yet a customer may "
         "hold through self-booking (0: customers cannot book; admins still record them).",
     )
+    # paidbook: the plan a self-booked appointment is paid with (null: booking is free).
+    appointment_plan: str | None = Field(
+        default=None,
+        max_length=32,
+        pattern=r"^[a-z0-9][a-z0-9_\-]*$",
+        description="Code of the plan customers pay through checkout to book an appointment "
+        "(null: booking is free). The slot is held unpaid for 30 minutes.",
+    )
     # payments: the promise no desk makes (docs/payments.md).
     no_expert_refund_minutes: WholeNumber = Field(
         default=15,

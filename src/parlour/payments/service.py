@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from parlour.appointments import service as appointments
 from parlour.auth.principal import Principal
 from parlour.auth.service import get_tenant, get_user
 from parlour.config import Settings
@@ -119,6 +120,7 @@ class CheckoutDraft:
     time_limit_minutes: int | None
     extension_minutes: int | None
     conversation_id: str | None = None
+    appointment_id: str | None = None
 
     def metadata(self) -> dict[str, str]:
         """What the webhook reads back from the signed event (Stripe metadata is strings)."""
@@ -131,6 +133,8 @@ class CheckoutDraft:
         }
         if self.conversation_id:
             meta["conversation"] = self.conversation_id
+        if self.appointment_id:
+            meta["appointment"] = self.appointment_id
         return meta
 
 
@@ -172,6 +176,43 @@ async def prepare_checkout(
         after_payment=plan.after_payment,
         time_limit_minutes=plan.time_limit_minutes,
         extension_minutes=None,
+    )
+
+
+async def appointment_plan(tx: UnitOfWork, tenant_id: str) -> Plan | None:
+    """paidbook: the active plan with a price that self-booked appointments are paid with
+    (tenant setting `appointment_plan`); None when booking is free."""
+    tenant = await get_tenant(tx.session, tenant_id)
+    code = tenant.typed_settings.appointment_plan
+    if code is None:
+        return None
+    plan = await plans.get_active_plan(tx, tenant_id, code)
+    return plan if plan.price_amount > 0 else None
+
+
+def appointment_draft(
+    principal: Principal, plan: Plan, *, appointment_id: str, conversation_id: str
+) -> CheckoutDraft:
+    """paidbook: the checkout of a held booking; the order carries the booking's chat."""
+    customer_id = _require_customer(principal)
+    return CheckoutDraft(
+        order_id=new_id(),
+        tenant_id=principal.tenant_id,
+        customer_id=customer_id,
+        customer_email=None,
+        plan_id=plan.id,
+        plan_code=plan.code,
+        purpose=OrderPurpose.appointment,
+        name=plan.name,
+        amount=plan.price_amount,
+        currency=plan.currency,
+        kind=appointments.KIND,
+        subject=plan.name,
+        after_payment=AfterPayment.chat.value,
+        time_limit_minutes=None,
+        extension_minutes=None,
+        conversation_id=conversation_id,
+        appointment_id=appointment_id,
     )
 
 
@@ -348,6 +389,13 @@ async def do_complete_checkout(tx: UnitOfWork, tenant_id: str, paid: PaidCheckou
             seconds = order.time_limit_minutes * 60
             # In the creating transaction: the clock starts when the first expert joins.
             await timing.set_time_limit(tx, view.id, tenant_id, seconds)
+    elif order.purpose == OrderPurpose.appointment:
+        # paidbook: the held booking turns scheduled; one released meanwhile is refunded.
+        confirmed = order.conversation_id is not None and await appointments.do_confirm_payment(
+            tx, tenant_id, order.conversation_id
+        )
+        if not confirmed:
+            await _request_refund(tx, order, reason="appointment_released")
     elif order.conversation_id is not None:
         view = await conversations.get_conversation(tx, system, order.conversation_id)
         if view.status == Status.ended:
@@ -399,7 +447,8 @@ async def _order_from_metadata(tx: UnitOfWork, tenant_id: str, paid: PaidCheckou
         after_payment=plan.after_payment,
         time_limit_minutes=None if extension else plan.time_limit_minutes,
         extension_minutes=plan.extension_minutes if extension else None,
-        conversation_id=meta.get("conversation") if extension else None,
+        conversation_id=meta.get("conversation") if purpose != OrderPurpose.session else None,
+        appointment_id=meta.get("appointment"),
     )
     return await do_record_pending(tx, draft, session_id=paid.session_id, provider=Provider.stripe)
 
