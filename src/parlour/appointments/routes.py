@@ -30,8 +30,8 @@ from parlour.core.http import error_responses
 from parlour.deps import ConversationIdPath, PrincipalDep, RuntimeDep
 from parlour.models.appointment import AppointmentStatus
 from parlour.models.payment import Provider
-from parlour.payments import provider
 from parlour.payments import service as payments
+from parlour.payments.routes import open_stripe_checkout
 
 router = APIRouter(prefix="/appointments", tags=["appointments"])
 experts_router = APIRouter(prefix="/experts", tags=["appointments"])
@@ -109,22 +109,10 @@ async def book(
             return BookingRead.model_validate({**booked.model_dump(), "checkout_url": url})
     # Outside any transaction: the provider call (a failure leaves the hold to expire).
     base = str(request.base_url).rstrip("/")
-    created = await provider.create_checkout_session(
-        keys.secret_key,
-        settings.stripe_api_base,
-        name=draft.name,
-        amount=draft.amount,
-        currency=draft.currency,
-        metadata=draft.metadata(),
-        client_reference_id=draft.order_id,
-        customer_email=draft.customer_email,
-        success_url=f"{base}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel_url=f"{base}/appointments",
-        idempotency_key=f"checkout:{draft.order_id}",
+    url = await open_stripe_checkout(
+        runtime, keys.secret_key, draft, base=base, cancel="/appointments"
     )
-    async with runtime.uow() as tx:
-        await payments.do_record_pending(tx, draft, session_id=created.id, provider=Provider.stripe)
-    return BookingRead.model_validate({**booked.model_dump(), "checkout_url": created.url})
+    return BookingRead.model_validate({**booked.model_dump(), "checkout_url": url})
 
 
 @router.get("", response_model=AppointmentPage, responses=ERRORS)

@@ -234,10 +234,19 @@ async def begin_checkout(
                 tx, draft, session_id=session_id, provider=Provider.test
             )
             return f"/checkout/test/{session_id}", guest
-    # Outside any transaction: the provider call.
+    return await open_stripe_checkout(
+        runtime, keys.secret_key, draft, base=base, cancel="/plans"
+    ), guest
+
+
+async def open_stripe_checkout(
+    runtime: Runtime, secret_key: str, draft: payments.CheckoutDraft, *, base: str, cancel: str
+) -> str:
+    """Create the Checkout Session for `draft` and record its order as pending; its URL.
+    Called outside any transaction: the provider call must not hold one open."""
     created = await provider.create_checkout_session(
-        keys.secret_key,
-        settings.stripe_api_base,
+        secret_key,
+        runtime.settings.stripe_api_base,
         name=draft.name,
         amount=draft.amount,
         currency=draft.currency,
@@ -245,12 +254,12 @@ async def begin_checkout(
         client_reference_id=draft.order_id,
         customer_email=draft.customer_email,
         success_url=f"{base}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel_url=f"{base}/plans",
+        cancel_url=f"{base}{cancel}",
         idempotency_key=f"checkout:{draft.order_id}",
     )
     async with runtime.uow() as tx:
         await payments.do_record_pending(tx, draft, session_id=created.id, provider=Provider.stripe)
-    return created.url, guest
+    return created.url
 
 
 def checkout_redirect(runtime: Runtime, url: str, guest: User | None) -> RedirectResponse:
