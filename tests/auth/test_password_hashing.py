@@ -102,9 +102,10 @@ async def test_a_burst_of_logins_does_not_stall_the_event_loop(
     )
     # On the loop, the probe waits at least one whole verification: the probe works.
     assert blocking_lag >= blocking_verify * 0.8
-    # Off the loop it never does: under 200 ms on a quiet machine; on one so loaded that a
-    # verification takes far longer than usual, still under half of one.
-    bound = max(0.2, verify / 2)
+    # Off the loop it never does: under 200 ms on a quiet machine; on one so loaded (the
+    # suite runs on every core) that a verification takes far longer than usual, still
+    # under half of one, or half of what the same burst stalled the loop on it in this run.
+    bound = max(0.2, verify / 2, blocking_lag / 2)
     assert lag < bound, f"the loop stalled {lag * 1000:.0f} ms during {LOGINS} logins"
 
 
