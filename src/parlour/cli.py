@@ -12,6 +12,7 @@ from parlour.auth.service import do_ensure_default_tenant, get_tenant_by_slug
 from parlour.config import Settings
 from parlour.core.migrations import schema_status, upgrade
 from parlour.core.uow import UnitOfWork
+from parlour.importer import cli as importer_cli  # import
 from parlour.jobs import cli as jobs_cli
 from parlour.models.tenant import Tenant
 from parlour.runtime import Runtime, build_runtime
@@ -26,6 +27,7 @@ db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(jobs_cli.app, name="jobs")
 app.command("export")(transcripts_cli.export)  # transcripts: parlour export
+app.command("import")(importer_cli.import_data)  # import: parlour import
 
 T = TypeVar("T")
 

@@ -57,6 +57,17 @@ async def do_ensure_default_tenant(session: AsyncSession, *, now: datetime) -> T
     return tenant
 
 
+# import: `parlour import --tenant SLUG` brings data into a tenant it creates when missing.
+async def do_ensure_tenant(session: AsyncSession, slug: str, *, now: datetime) -> Tenant:
+    """The tenant with this slug, created (named after it) on first use."""
+    tenant = await find_tenant_by_slug(session, slug)
+    if tenant is None:
+        tenant = Tenant(id=new_id(), slug=slug, name=slug, created_at=now)
+        session.add(tenant)
+        await session.flush()
+    return tenant
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 

@@ -921,3 +921,69 @@ async def lock_conversation(
     does not exist there). For another domain's change that must serialise with the lifecycle
     (joins, ends, sends); the caller does its own access check."""
     return await repository.lock(tx.session, conversation_id, tenant_id)
+
+
+# import: `parlour import` brings conversations another system recorded (parlour.importer).
+
+
+async def do_import_conversation(
+    tx: UnitOfWork,
+    tenant_id: str,
+    *,
+    kind: str,
+    channel: str,
+    status: str,
+    subject: str | None,
+    customer_id: str,
+    agent_ids: list[str],
+    created_at: datetime,
+    ended_at: datetime | None,
+    end_reason: str | None,
+    closes_at: datetime | None = None,
+    summary: str | None = None,
+) -> Conversation:
+    """A conversation as another system recorded it, with its own times, status and people
+    (the customer and the agents who took part). History, not news: no "started" notice and no
+    events; its messages follow through `messages.service.do_import_messages`, which numbers
+    them. The people must be the tenant's: the customer a customer, the agents staff."""
+    if status not in Status.__members__:
+        raise BadRequest(f"Unknown conversation status '{status}'.", code="invalid_status")
+    if (status == Status.ended) != (ended_at is not None and end_reason is not None):
+        raise BadRequest(
+            "An ended conversation needs ended_at and end_reason (and only it).",
+            code="invalid_status",
+        )
+    if end_reason is not None and end_reason not in EndReason.__members__:
+        raise BadRequest(f"Unknown end reason '{end_reason}'.", code="invalid_end_reason")
+    system = Principal.system_actor(tenant_id)
+    customer = await get_user(tx.session, system, customer_id)
+    if customer.role != Role.customer:
+        raise BadRequest("Conversations are opened for customers.", code="not_a_customer")
+    for agent_id in agent_ids:
+        if not (await get_user(tx.session, system, agent_id)).is_staff:
+            raise BadRequest("Only staff take part as agents.", code="not_staff")
+    conversation = Conversation(
+        id=new_id(),
+        tenant_id=tenant_id,
+        kind=kind,
+        channel=channel,
+        status=status,
+        subject=(subject or "")[:200] or None,
+        customer_id=customer.id,
+        created_by_id=None,
+        created_at=created_at,
+        last_activity_at=ended_at or created_at,
+        closes_at=closes_at,
+        ended_at=ended_at,
+        end_reason=end_reason,
+        last_seq=0,
+        summary=summary,
+    )
+    tx.session.add(conversation)
+    for user_id, role in [(customer.id, ParticipantRole.customer)] + [
+        (a, ParticipantRole.agent) for a in dict.fromkeys(agent_ids) if a != customer.id
+    ]:
+        participant = _add_participant(tx, conversation, user_id, role)
+        participant.joined_at = created_at
+    await tx.session.flush()
+    return conversation

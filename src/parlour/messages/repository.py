@@ -238,3 +238,14 @@ async def last_sent_seqs(
     )
     wanted = set(pairs)
     return {(c, u): int(s) for c, u, s in rows if u is not None and (c, u) in wanted}
+
+
+# import: imported history counts as read by everyone already in the conversation.
+async def mark_all_read(session: AsyncSession, conversation_id: str, seq: int) -> None:
+    """Move every participant's read pointer forward to `seq` (never back)."""
+    await session.execute(
+        update(Participant)
+        .where(Participant.conversation_id == conversation_id, Participant.last_read_seq < seq)
+        .values(last_read_seq=seq)
+        .execution_options(synchronize_session=False)
+    )

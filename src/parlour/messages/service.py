@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm.attributes import set_committed_value
@@ -392,3 +393,62 @@ async def last_sent_seqs(
     """The seq of each (conversation, user)'s newest own message, for views of conversations
     the caller was already allowed to see (no access check of its own)."""
     return await repository.last_sent_seqs(tx.session, pairs)
+
+
+# import: messages another system recorded (parlour.importer), numbered like any others.
+
+
+@dataclass(frozen=True)
+class ImportedMessage:
+    """One message of another system's history, in its conversation's time order."""
+
+    kind: str
+    body: str
+    sender_id: str | None
+    created_at: datetime
+    channel: str = WEB
+    external_id: str | None = None
+
+
+async def do_import_messages(
+    tx: UnitOfWork, conversation_id: str, tenant_id: str, items: list[ImportedMessage]
+) -> list[str]:
+    """Append `items` (oldest first) to a conversation, ended or not, with their own times; the
+    seqs come from the conversation's counter like every send's (no gaps, row locked until
+    commit). The history counts as read by everyone already in the conversation. Returns the
+    new message ids in the order given."""
+    if not items:
+        return []
+    for item in items:
+        if item.kind not in MessageKind.__members__:
+            raise BadRequest(f"Unknown message kind '{item.kind}'.", code="invalid_kind")
+        if not _CHANNEL.match(item.channel):
+            raise BadRequest(f"Invalid channel '{item.channel}'.", code="invalid_channel")
+    newest = max(item.created_at for item in items)
+    last = await repository.allocate_seqs(
+        tx.session, conversation_id, len(items), now=newest, allow_ended=True
+    )
+    if last is None:
+        raise conversation_not_found()
+    first = last - len(items) + 1
+    rows: list[dict[str, Any]] = [
+        {
+            "id": new_id(),
+            "tenant_id": tenant_id,
+            "conversation_id": conversation_id,
+            "seq": first + i,
+            "kind": item.kind,
+            "body": item.body,
+            "sender_id": item.sender_id,
+            "client_msg_id": None,
+            "meta": {"event": "imported"} if item.kind == MessageKind.system else None,
+            "channel": item.channel,
+            "attachments": [],
+            "external_id": item.external_id,
+            "created_at": item.created_at,
+        }
+        for i, item in enumerate(items)
+    ]
+    await repository.insert_messages(tx.session, rows)
+    await repository.mark_all_read(tx.session, conversation_id, last)
+    return [str(row["id"]) for row in rows]
