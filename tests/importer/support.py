@@ -58,7 +58,7 @@ async def drop_source(url: str) -> None:
 async def export_csv(url: str, folder: Path) -> Path:
     """Every public table (and auth.users) as `<table>.csv` with a header, the way the Supabase
     dashboard exports a table (COPY ... CSV HEADER)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     conn = await asyncpg.connect(url, timeout=5)
     try:
         tables = await conn.fetch(
@@ -132,8 +132,58 @@ async def row_counts(rt: Runtime) -> dict[str, int]:
     return counts
 
 
+async def snapshot(rt: Runtime, tenant: str) -> list[tuple[object, ...]]:
+    """A tenant's imported data without its generated ids: conversations (their people,
+    messages in seq order, ticket, appointment), in creation order, to compare two imports."""
+    from parlour.models import Appointment, Conversation, Message, Participant, Tenant, Ticket, User
+
+    out: list[tuple[object, ...]] = []
+    async with rt.uow(write=False) as tx:
+        tenant_id = await tx.session.scalar(select(Tenant.id).where(Tenant.slug == tenant))
+        names = {u.id: u.display_name for u in await tx.session.scalars(select(User))}
+        conversations = await tx.session.scalars(
+            select(Conversation)
+            .where(Conversation.tenant_id == tenant_id)
+            .order_by(Conversation.created_at, Conversation.subject)
+        )
+        for c in conversations:
+            people = sorted(
+                (p.role, names[p.user_id])
+                for p in await tx.session.scalars(
+                    select(Participant).where(Participant.conversation_id == c.id)
+                )
+            )
+            messages = [
+                (m.seq, m.kind, m.body, names.get(m.sender_id or ""), m.created_at, m.external_id)
+                for m in await tx.session.scalars(
+                    select(Message).where(Message.conversation_id == c.id).order_by(Message.seq)
+                )
+            ]
+            ticket = await tx.session.scalar(select(Ticket).where(Ticket.conversation_id == c.id))
+            appointment = await tx.session.scalar(
+                select(Appointment).where(Appointment.conversation_id == c.id)
+            )
+            out.append(
+                (
+                    c.kind,
+                    c.channel,
+                    c.status,
+                    c.end_reason,
+                    c.subject,
+                    c.created_at,
+                    c.ended_at,
+                    c.closes_at,
+                    c.last_seq,
+                    names[c.customer_id],
+                    people,
+                    messages,
+                    ticket and (ticket.number, ticket.status, ticket.priority, ticket.subject),
+                    appointment
+                    and (appointment.status, appointment.starts_at, appointment.closes_at),
+                )
+            )
+    return out
+
+
 def reasons(report: Report) -> dict[tuple[str, str], str]:
     return {(s.table, s.source_id): s.reason for s in report.skipped}
-
-
-__all__ = ["asyncio"]

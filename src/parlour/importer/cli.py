@@ -101,7 +101,7 @@ def _print(report: service.Report) -> None:
     if rest:
         typer.echo(f"... and {len(rest)} more skipped:")
         for (table, reason), n in Counter((s.table, s.reason) for s in rest).most_common():
-            typer.echo(f"  {n} × {table}: {reason}")
+            typer.echo(f"  {n} from {table}: {reason}")
     if report.dry_run:
         typer.echo("dry run: nothing was written")
 

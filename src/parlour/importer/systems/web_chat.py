@@ -71,7 +71,8 @@ def _customer_key(row: dict[str, Any]) -> Key:
     email = values.text(row, "customer_email")
     if email:
         return ("user_sessions.customer_email", email.lower())
-    return ("user_sessions", values.ident(row, "id"))
+    # Not ("user_sessions", id): that key is the session's conversation.
+    return ("user_sessions.visitor", values.ident(row, "id"))
 
 
 async def _tickets(source: Source) -> dict[str, list[dict[str, Any]]]:
