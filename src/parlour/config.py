@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     payments_test_provider: bool = False
     checkout_rate_per_minute: int = Field(default=10, ge=1)
     checkout_address_rate_per_minute: int = Field(default=30, ge=1)
+    # import: the PostgreSQL connection pool per process (docs/operations.md sizes it against
+    # max_connections): kept open, and opened beyond that under load and closed again.
+    db_pool_size: int = Field(default=10, ge=1, le=500)  # import
+    db_max_overflow: int = Field(default=10, ge=0, le=500)  # import
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod
