@@ -76,3 +76,42 @@ async def test_sources_it_cannot_use_are_clear_errors(
     assert "error: cannot connect to the source database" in unreachable.err
     for result in (missing, unknown, wrong, slug, unreachable):
         assert "Traceback" not in result.text
+
+
+async def test_an_imported_person_signs_in_once_the_operator_sets_a_password(
+    migrated: Place,  # noqa: F811
+    sources: dict[str, str],
+) -> None:
+    imported = await migrated.run("import", sources["sessions"], "--tenant", "garage", "--quiet")
+    assert imported.code == 0, imported.text
+    login = {"tenant": "garage", "email": "marco@garage.example", "password": "new secret pass"}
+    async with migrated.client() as http:
+        refused = await http.post("/api/v1/auth/login", json=login)
+        assert refused.status_code == 401  # imported without a password: no way in yet
+
+    short = await migrated.run(
+        "set-password", "marco@garage.example", "--tenant", "garage", "--password", "short"
+    )
+    assert short.code == 1 and "at least 8 characters" in short.err
+    nobody = await migrated.run(
+        "set-password", "nobody@garage.example", "--tenant", "garage", "--password", "long enough"
+    )
+    assert nobody.code == 1 and "No user with this email" in nobody.err
+
+    done = await migrated.run(
+        "set-password",
+        "Marco@Garage.example",
+        "--tenant",
+        "garage",
+        "--password",
+        login["password"],
+    )
+    assert done.code == 0, done.text
+    async with migrated.client() as http:
+        signed_in = await http.post("/api/v1/auth/login", json=login)
+        assert signed_in.status_code == 200, signed_in.text
+        me = await http.get(
+            "/api/v1/me",
+            headers={"Authorization": f"Bearer {signed_in.json()['access_token']}"},
+        )
+        assert me.json()["role"] == "agent"
