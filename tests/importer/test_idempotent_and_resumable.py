@@ -4,6 +4,7 @@ exactly as the database does, and their bad rows are reported, never a crash."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from pathlib import Path
 
@@ -173,3 +174,23 @@ async def test_bad_csv_rows_are_reported_and_the_rest_imported(
     assert skipped[("chat_messages", "m-no-session")] == "session_id is empty"
     assert "is not a timestamp" in skipped[("chat_messages", "m-bad-time")]
     assert (report.conversations.imported, report.messages.imported) == (3, 7)
+
+
+@pytest.mark.parametrize("system", ["web_chat", "sessions"])
+async def test_two_imports_racing_into_one_tenant_import_everything_once(
+    runtime: Runtime, sources: dict[str, str], system: str
+) -> None:
+    """Two runs at once (two operators, or a retry started while the first still runs), in
+    small batches so they interleave: the tenant's row lock makes them take turns, and each
+    source row is imported by exactly one of them."""
+    first, second = await asyncio.gather(
+        run(runtime, sources[system], batch_size=2),
+        run(runtime, sources[system], batch_size=2),
+    )
+    await run(runtime, sources[system], tenant="clean")
+    assert await snapshot(runtime, "imported") == await snapshot(runtime, "clean")
+    for stage in ("people", "conversations", "messages"):
+        a, b = getattr(first, stage), getattr(second, stage)
+        total = a.imported + b.imported + a.linked + b.linked
+        assert total == a.imported + a.already + a.linked, stage  # each row once, overall
+        assert a.skipped == b.skipped, stage
