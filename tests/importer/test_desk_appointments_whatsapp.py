@@ -180,3 +180,22 @@ async def test_whatsapp_conversations_keep_their_channel_summary_and_provider_id
         external = set(await tx.session.scalars(select(Message.external_id)))
     assert summary == "Budi reorders rice weekly; asked about delivery days."
     assert "SM55555555555555555555555555555555" in external
+
+
+async def test_old_open_desk_chats_are_closed_by_the_inactivity_rule_after_import(
+    runtime: Runtime, client: Any, sources: dict[str, str]
+) -> None:
+    """Parlour's rules apply to imported data: a support chat still open in the old app but
+    silent for longer than the tenant's support_inactivity_seconds is closed by the sweep."""
+    await run(runtime, sources["web_chat"], tenant="desk")
+    admin = await make_user(runtime, "admin", tenant="desk")
+    headers = auth(runtime, admin)
+
+    await sweep(runtime.uow, runtime.deadlines, batch_size=100)
+
+    tickets = (await _get(client, headers, "/api/v1/tickets?limit=50"))["tickets"]
+    by_subject = {t["subject"]: t for t in tickets}
+    refund = by_subject["Refund question"]
+    assert (refund["status"], refund["conversation_status"]) == ("resolved", "ended")
+    chat = await _get(client, headers, f"/api/v1/conversations/{refund['conversation_id']}")
+    assert chat["end_reason"] == "inactivity"
