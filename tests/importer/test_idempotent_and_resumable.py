@@ -156,6 +156,13 @@ async def test_bad_csv_rows_are_reported_and_the_rest_imported(
                 "created_at": "2025-10-30 10:00:00+00",
             },
             {
+                "id": "m-nul",
+                "session_id": "5e000000-0000-4000-8000-000000000001",
+                "sender_id": "a1000000-0000-4000-8000-000000000001",
+                "content": "binary\x00junk",
+                "created_at": "2025-10-19 10:30:00+00",
+            },
+            {
                 "id": "m-bad-time",
                 "session_id": "5e000000-0000-4000-8000-000000000001",
                 "sender_id": "a1000000-0000-4000-8000-000000000001",
@@ -173,6 +180,7 @@ async def test_bad_csv_rows_are_reported_and_the_rest_imported(
     assert skipped[("sessions", "")] == "id is empty"
     assert skipped[("chat_messages", "m-no-session")] == "session_id is empty"
     assert "is not a timestamp" in skipped[("chat_messages", "m-bad-time")]
+    assert skipped[("chat_messages", "m-nul")] == "content contains a NUL character"
     assert (report.conversations.imported, report.messages.imported) == (3, 7)
 
 
@@ -194,3 +202,15 @@ async def test_two_imports_racing_into_one_tenant_import_everything_once(
         total = a.imported + b.imported + a.linked + b.linked
         assert total == a.imported + a.already + a.linked, stage  # each row once, overall
         assert a.skipped == b.skipped, stage
+
+
+async def test_an_unreadable_csv_file_is_a_clear_error(
+    runtime: Runtime, sources: dict[str, str], tmp_path: Path
+) -> None:
+    from parlour.importer.sources import SourceError
+
+    folder = await export_csv(sources["sessions"], tmp_path / "export")
+    (folder / "sessions.csv").write_bytes("id,type\n1,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(SourceError, match=r"sessions\.csv is not UTF-8"):
+        await run(runtime, str(folder))
+    assert (await row_counts(runtime))["conversations"] == 0

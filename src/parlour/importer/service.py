@@ -18,7 +18,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from parlour.appointments import service as appointments
 from parlour.auth.service import do_create_user, do_ensure_tenant, find_tenant_by_slug
@@ -92,8 +92,11 @@ def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
         yield items[start : start + size]
 
 
-def _reason(exc: AppError) -> str:
-    return f"{exc.message} ({exc.code})"
+def _reason(exc: AppError | DBAPIError) -> str:
+    if isinstance(exc, AppError):
+        return f"{exc.message} ({exc.code})"
+    # A value the database refuses (too long, out of range): its own words, first line.
+    return f"the database refused it: {str(exc.orig).splitlines()[0]}"
 
 
 class _RolledBack(Exception):
@@ -226,16 +229,21 @@ class _Run:
             counts.linked += 1
             return found.id
         phone = person.phone if person.phone and len(person.phone) <= 32 else None
-        user = await do_create_user(
-            tx.session,
-            tenant_id=self.tenant_id,
-            role=Role(person.role),
-            display_name=person.name[:120],
-            email=email,
-            password=None,
-            phone=phone,
-            now=tx.now,
-        )
+        try:
+            async with tx.session.begin_nested():
+                user = await do_create_user(
+                    tx.session,
+                    tenant_id=self.tenant_id,
+                    role=Role(person.role),
+                    display_name=person.name[:120],
+                    email=email,
+                    password=None,  # never invented: they are given one later
+                    phone=phone,
+                    now=tx.now,
+                )
+        except (AppError, DBAPIError) as exc:
+            self.report.skip(counts, Skip(table, source_id, _reason(exc)))
+            return None
         counts.imported += 1
         return user.id
 
@@ -266,7 +274,7 @@ class _Run:
                 # A savepoint: a conversation the rules refuse leaves nothing behind.
                 async with tx.session.begin_nested():
                     conversation_id = await self._conversation(tx, item, people)
-            except AppError as exc:
+            except (AppError, DBAPIError) as exc:
                 self.report.skip(counts, Skip(*item.key, _reason(exc)))
                 continue
             counts.imported += 1
@@ -346,7 +354,7 @@ class _Run:
                     ids = await self._append(tx, conversation_id, items, senders)
                 recorded.extend(zip([i.key for i in items], ids, strict=True))
                 continue
-            except (AppError, IntegrityError):
+            except (AppError, DBAPIError):
                 pass
             # Something in the group was refused (a provider id Parlour already holds): one by
             # one, so only that message is skipped.
@@ -355,8 +363,8 @@ class _Run:
                     async with tx.session.begin_nested():
                         [message_id] = await self._append(tx, conversation_id, [item], senders)
                     recorded.append((item.key, message_id))
-                except (AppError, IntegrityError) as exc:
-                    reason = _reason(exc) if isinstance(exc, AppError) else _conflict(item)
+                except (AppError, DBAPIError) as exc:
+                    reason = _conflict(item) if isinstance(exc, IntegrityError) else _reason(exc)
                     self.report.skip(counts, Skip(*item.key, reason))
         counts.imported += len(recorded)
         await self._record(tx, recorded)

@@ -6,6 +6,7 @@ the order asked for, streamed from PostgreSQL."""
 from __future__ import annotations
 
 import csv
+import io
 import re
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -121,8 +122,10 @@ class CsvSource:
         if path is None:
             return []
         csv.field_size_limit(sys.maxsize)
-        with path.open(newline="", encoding="utf-8-sig") as file:
-            return list(csv.DictReader(file))
+        try:
+            return list(csv.DictReader(io.StringIO(_text(path), newline="")))
+        except csv.Error as exc:
+            raise SourceError(f"{path.name} is not readable CSV: {exc}") from None
 
     async def has_table(self, table: str) -> bool:
         return self._path(table) is not None
@@ -131,8 +134,10 @@ class CsvSource:
         path = self._path(table)
         if path is None:
             return set()
-        with path.open(newline="", encoding="utf-8-sig") as file:
-            return set(next(csv.reader(file), []))
+        try:
+            return set(next(csv.reader(io.StringIO(_text(path), newline="")), []))
+        except csv.Error as exc:
+            raise SourceError(f"{path.name} is not readable CSV: {exc}") from None
 
     async def count(self, table: str) -> int:
         return len(self._read(table))
@@ -146,6 +151,13 @@ class CsvSource:
 
     async def close(self) -> None:
         return None
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise SourceError(f"{path.name} is not UTF-8 text (export it as UTF-8)") from None
 
 
 def _sort_key(row: Row, column: str) -> tuple[int, Any]:

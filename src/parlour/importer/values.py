@@ -31,7 +31,10 @@ def text(row: Row, *columns: str, required: bool = False) -> str | None:
     for column in columns:
         value = _raw(row, column)
         if value is not None:
-            return str(value).strip()
+            found = str(value).strip()
+            if "\x00" in found:  # PostgreSQL cannot store it; SQLite could: refused on both
+                raise BadValue(f"{column} contains a NUL character")
+            return found
     if required:
         raise BadValue(f"{' / '.join(columns)} is empty")
     return None
