@@ -52,9 +52,9 @@ def requested_range(header: str | None, *, size: int, if_range: str | None) -> B
             raise Unsatisfiable
         return ByteRange(start=max(0, size - n), end=size - 1, size=size)
     start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
+    if last and int(last) < start:
         return None  # invalid syntax: ignored
     if start >= size:
         raise Unsatisfiable
+    end = int(last) if last else size - 1
     return ByteRange(start=start, end=min(end, size - 1), size=size)
