@@ -13,6 +13,7 @@ import httpx
 from parlour.auth.principal import Principal
 from parlour.conversations import service as conversations
 from parlour.core.events import Audience, Event, conversation_channel, staff_channel, user_channel
+from parlour.core.ids import new_id
 from parlour.messages.service import SendRequest, do_send_message, do_send_messages
 from parlour.models.conversation import Channel
 from parlour.runtime import Runtime
@@ -48,7 +49,7 @@ async def inbound(
             conversation_id,
             f"inbound {i}",
             channel=channel,
-            external_id=f"{conversation_id}-{i}",
+            external_id=f"SM{new_id()}",
             sender_id=customer.user_id,
         )
         for i in range(n)
@@ -172,7 +173,8 @@ async def test_leaving_stops_the_count(runtime: Runtime, client: httpx.AsyncClie
     # The agent handed it over: what follows is the successor's to read, not theirs.
     await inbound(runtime, customer, conv.id, "email", 1)
     assert await unread(client, runtime, agent) == ZERO
-    assert await unread(client, runtime, successor) == {**ZERO, "email": 1}
+    # The successor: the note of the reassignment (written after they joined) and the message.
+    assert await unread(client, runtime, successor) == {**ZERO, "email": 2}
     listed = await client.get("/api/v1/conversations", headers=auth(runtime, agent))
     [view] = [c for c in listed.json()["conversations"] if c["id"] == conv.id]
     assert view["unread_count"] == 0
@@ -230,12 +232,17 @@ async def test_unread_events_reach_only_the_participants_concerned(runtime: Runt
     assert to_customer["unread_count"] == 0  # their own messages
     for nobody in ("other_agent", "admin", "other_customer", "staff", "admins", "room"):
         assert frames(nobody) == [], nobody
+    # A sender who had read everything before their message has nothing new to learn.
+    await inbound(runtime, customer, conv.id, "whatsapp", 1)
+    assert frames("customer") == []
+    [again] = frames("agent")
+    assert again["unread_count"] == 3
 
     # Reading tells the reader alone.
     async with runtime.uow() as tx:
-        await conversations.do_mark_read(tx, agent, conv.id, seq=to_agent["last_seq"])
+        await conversations.do_mark_read(tx, agent, conv.id, seq=again["last_seq"])
     [read] = frames("agent")
-    assert read["unread_count"] == 0 and read["read_seq"] == to_agent["last_seq"]
+    assert read["unread_count"] == 0 and read["read_seq"] == again["last_seq"]
     for nobody in ("customer", "other_agent", "admin", "other_customer", "staff", "admins", "room"):
         assert frames(nobody) == [], nobody
 

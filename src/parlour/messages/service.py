@@ -284,18 +284,35 @@ async def do_send_messages(
                 conversation_id=conversation_id,
                 channel=locked[conversation_id].channel,
                 last_seq=last,
-                pointers=[
-                    (
-                        p.user_id,
-                        max(p.last_read_seq, read_pointers.get((conversation_id, p.user_id), 0)),
-                    )
-                    for p in current[conversation_id]
-                ],
+                pointers=_unread_changes(
+                    current[conversation_id],
+                    read_pointers,
+                    before=last - len(fresh[conversation_id]),
+                    last=last,
+                ),
             )
 
     for duplicate, original_index in duplicate_of.items():
         results[duplicate] = results[original_index]
     return [r if r is not None else ConversationEnded() for r in results]
+
+
+def _unread_changes(
+    participants: list[Participant],
+    read_pointers: dict[tuple[str, str], int],
+    *,
+    before: int,
+    last: int,
+) -> list[tuple[str, int]]:
+    """inbox: (user_id, read pointer now) of each participant whose unread count the batch
+    changed: everyone it brought new messages, not a sender who had read everything before
+    their own message (the common case: nothing to tell them)."""
+    changed = []
+    for p in participants:
+        read = max(p.last_read_seq, read_pointers.get((p.conversation_id, p.user_id), 0))
+        if last - read != before - p.last_read_seq:
+            changed.append((p.user_id, read))
+    return changed
 
 
 async def _claim_attachments(
