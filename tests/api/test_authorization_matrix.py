@@ -293,6 +293,8 @@ MATRIX: dict[tuple[str, str], Row] = {
         mutates=False,
     ),
     ("GET", "/api/v1/conversations"): Row(_signed_in(200), mutates=False),
+    # inbox: everyone signed in has their own counts (keys: all 0); see conversations/test_inbox
+    ("GET", "/api/v1/conversations/unread"): Row(_signed_in(200), mutates=False),
     ("POST", "/api/v1/conversations"): Row(
         _statuses(
             anonymous=401,

@@ -3,6 +3,7 @@
 // agent's inbox pane; the markup comes from the #chat-room-template <template>.
 
 import { MAX_FILES, attachmentList, fileSize, uploadAttachment } from "./attachments.js";
+import { channelLabel, viaLabel } from "./channels.js"; // inbox
 import { CannedPicker } from "./canned.js";
 import { Countdown } from "./countdown.js"; // timing
 import { api, newClientMsgId } from "./parlour.js";
@@ -195,6 +196,7 @@ export class ChatRoom {
         : `Waiting for ${withArticle(this.staffLabel)}`;
     } else {
       const parts = [customer ? customer.display_name : "Customer", c.kind];
+      if (c.channel && c.channel !== "web") parts.push(`via ${channelLabel(c.channel)}`); // inbox
       if (agents.length) parts.push(`with ${agents.map((p) => p.display_name).join(", ")}`);
       refs.meta.textContent = parts.join(" · ");
     }
@@ -310,7 +312,7 @@ export class ChatRoom {
     li.append(
       el("span", { cls: own ? "msg-author visually-hidden" : "msg-author", text: author }),
       bubble,
-      el("span", { cls: "msg-meta" }, [time]),
+      el("span", { cls: "msg-meta" }, [time, ...[viaLabel(m)].filter(Boolean)]), // inbox: "via WhatsApp"
     );
     return li;
   }
