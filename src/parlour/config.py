@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     payments_test_provider: bool = False
     checkout_rate_per_minute: int = Field(default=10, ge=1)
     checkout_address_rate_per_minute: int = Field(default=30, ge=1)
+    # search: searches one caller may run per minute (each is a full-text query).
+    search_rate_per_minute: int = Field(default=60, ge=1)  # search:
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod
