@@ -23,6 +23,10 @@ from parlour.search.query import Filters, SearchQuery
 FTS_TABLE = "messages_fts"  # SQLite (migration 0016)
 TSV_COLUMN = "messages.search_vector"  # PostgreSQL (migration 0016)
 TS_CONFIG = "'simple'::regconfig"
+# Relevance is computed among at most this many matches a caller may read, the newest first:
+# ranking every message that holds a common word ("order", "refund") costs more than a search
+# may, and a caller who wants older ones narrows the words or the dates (docs/search.md).
+CANDIDATES = 2000
 # ts_rank_cd normalisation 1: divide by 1 + log(length), so long messages do not win by size.
 TS_RANK_NORMALISATION = 1
 
@@ -51,25 +55,54 @@ def _conversation_filters(filters: Filters) -> list[ColumnElement[bool]]:
     return where
 
 
-def _ranked(dialect: str, query: SearchQuery) -> Select[Message, Conversation]:
-    """The matching messages with their conversations, best first (the rank ascending)."""
-    base = select(Message, Conversation).join(
-        Conversation, Conversation.id == Message.conversation_id
-    )
-    if dialect == "postgresql":
-        tsquery = func.to_tsquery(literal_column(TS_CONFIG), query.tsquery())
-        vector: ColumnElement[Any] = literal_column(TSV_COLUMN)
-        # Higher is better in PostgreSQL: negate, so both backends sort ascending.
-        rank = -func.ts_rank_cd(vector, tsquery, TS_RANK_NORMALISATION)
-        return base.where(vector.op("@@")(tsquery)).order_by(rank)
+def _sqlite_ranked(query: SearchQuery, where: list[ColumnElement[bool]]) -> Select[str]:
     fts = table(FTS_TABLE, column("rowid"))
     # The table's name stands for its hidden column of the same name in MATCH and bm25().
     hidden: ColumnElement[Any] = literal_column(FTS_TABLE)
-    return (
-        base.join(fts, fts.c.rowid == literal_column("messages.rowid"))
-        .where(hidden.op("MATCH")(query.fts5()))
-        .order_by(func.bm25(hidden))  # lower is better
+    # FTS5 walks its matches newest rowid first and stops at the cap, computing bm25 only
+    # for those (the ORDER BY is the index's own order: no sort of every match).
+    candidates = (
+        select(
+            Message.id.label("mid"),
+            Message.created_at.label("at"),
+            func.bm25(hidden).label("score"),  # lower is better
+        )
+        .select_from(
+            fts.join(Message, literal_column("messages.rowid") == fts.c.rowid).join(
+                Conversation, Conversation.id == Message.conversation_id
+            )
+        )
+        .where(hidden.op("MATCH")(query.fts5()), *where)
+        .order_by(fts.c.rowid.desc())
+        .limit(CANDIDATES)
+        .subquery("candidates")
     )
+    c = candidates.c
+    return select(c.mid).order_by(c.score, c.at.desc(), c.mid)
+
+
+def _postgresql_ranked(query: SearchQuery, where: list[ColumnElement[bool]]) -> Select[str]:
+    tsquery = func.to_tsquery(literal_column(TS_CONFIG), query.tsquery())
+    vector: ColumnElement[Any] = literal_column(TSV_COLUMN)
+    # The GIN index finds the matches; only the newest CANDIDATES of them are ranked (the
+    # rank reads each one's tsvector: the costly part), outside the subquery so that
+    # PostgreSQL computes it after the LIMIT.
+    candidates = (
+        select(
+            Message.id.label("mid"),
+            Message.created_at.label("at"),
+            vector.label("vector"),
+        )
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(vector.op("@@")(tsquery), *where)
+        .order_by(Message.created_at.desc())
+        .limit(CANDIDATES)
+        .subquery("candidates")
+    )
+    c = candidates.c
+    # Higher is better in PostgreSQL: negate, so both backends sort ascending.
+    rank = -func.ts_rank_cd(c.vector, tsquery, TS_RANK_NORMALISATION)
+    return select(c.mid).order_by(rank, c.at.desc(), c.mid)
 
 
 async def search_messages(
@@ -82,9 +115,8 @@ async def search_messages(
     limit: int,
     offset: int,
 ) -> list[MessageHit]:
-    """Messages of readable conversations matching `query`, most relevant first; ties by
-    newest, then id, so pages never overlap or skip."""
-    stmt = _ranked(session.get_bind().dialect.name, query)
+    """Messages of readable conversations matching `query`, most relevant first among the
+    newest CANDIDATES matches; ties by newest, then id, so pages never overlap or skip."""
     where = [
         Message.tenant_id == tenant_id,
         # Belt and braces: the index holds no system message (migration 0016) and never will.
@@ -96,14 +128,21 @@ async def search_messages(
         where.append(Message.created_at >= filters.since)
     if filters.until is not None:
         where.append(Message.created_at < filters.until)
-    stmt = (
-        stmt.where(*where)
-        .order_by(Message.created_at.desc(), Message.id)
-        .limit(limit)
-        .offset(offset)
+    if session.get_bind().dialect.name == "postgresql":
+        ranked = _postgresql_ranked(query, where)
+    else:
+        ranked = _sqlite_ranked(query, where)
+    # Two steps: the page's ids in order (from the index alone), then their rows by key.
+    ids = list(await session.scalars(ranked.limit(limit).offset(offset)))
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(Message, Conversation)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.id.in_(ids))
     )
-    rows = await session.execute(stmt)
-    return [MessageHit(message=m, conversation=c) for m, c in rows.all()]
+    found = {m.id: MessageHit(message=m, conversation=c) for m, c in rows.all()}
+    return [found[i] for i in ids if i in found]
 
 
 async def search_conversations(
