@@ -40,7 +40,8 @@ def highlight(text: str, query: SearchQuery) -> str:
         for i, w in enumerate(words)
         if (folded := w.group().casefold()) in exact or folded.startswith(prefixes or ("\0",))
     ]
-    first = max(0, hits[0] - LEAD_WORDS) if hits else 0
+    # From the start when the match is near it; else a few words before the match.
+    first = hits[0] - LEAD_WORDS if hits and hits[0] >= WINDOW_WORDS // 2 else 0
     last = min(len(words), first + WINDOW_WORDS)
     if not words:
         return escape(text[:200])
