@@ -223,3 +223,25 @@ async def test_queries_without_words_or_too_big_are_refused(
     with pytest.raises(BadRequest) as refused:
         await find(frozen, customer, query)
     assert refused.value.code == code
+
+
+async def test_relevance_is_computed_among_the_newest_matches(
+    frozen: Runtime, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A common word would make a search rank every message holding it: only the newest
+    CANDIDATES readable matches are ranked (here 3), so older ones need narrower words."""
+    from parlour.search import repository
+
+    monkeypatch.setattr(repository, "CANDIDATES", 3)
+    customer, agent, _ = await _cast(frozen)
+    chat = await open_chat(frozen, customer, agent=agent)
+    old = await say(frozen, customer, chat, "invoice invoice invoice invoice")
+    newer = []
+    for i in range(3):
+        clock.advance(minutes=1)
+        newer.append(await say(frozen, customer, chat, f"invoice number {i} for the long order"))
+    found = await found_ids(frozen, customer, "invoice")
+    assert set(found) == set(newer) and old not in found
+    # A narrower search reaches the old one.
+    clock.advance(minutes=1)
+    assert await found_ids(frozen, customer, '"invoice invoice"') == [old]
