@@ -271,7 +271,19 @@ export class ChatRoom {
       if (m.sender_id) this.#noteRead(m.sender_id, m.seq); // a sender has read up to here
     }
     this.#renderReceipt();
+    this.#revealFound(); // search:
     return { atBottom, incoming };
+  }
+
+  // search: a search result links to `#seq-N`: mark that message and bring it into view
+  // once it is on the page (after the list has scrolled where it scrolls by itself).
+  #revealFound() {
+    const match = /^#seq-(\d+)$/.exec(location.hash);
+    const li = match && !this.revealed ? this.items.get(Number(match[1])) : null;
+    if (!li) return;
+    this.revealed = true;
+    li.classList.add("msg-found");
+    setTimeout(() => li.scrollIntoView({ block: "center" }), 0);
   }
 
   // Keep the list in seq order whatever order messages arrive in.
