@@ -65,3 +65,14 @@ async def summary_row(rt: Runtime, conversation_id: str) -> ConversationSummary 
 async def jobs_of(rt: Runtime, kind: str) -> list[Job]:
     async with rt.uow(write=False) as tx:
         return list(await tx.session.scalars(select(Job).where(Job.kind == kind)))
+
+
+async def settled(rt: Runtime, conversation_id: str) -> ConversationSummary:
+    """The conversation's summary once no refresh is pending (the handover's, queued when the
+    agent joined, runs in the background)."""
+
+    async def done() -> ConversationSummary | None:
+        row = await summary_row(rt, conversation_id)
+        return row if row is not None and row.status != "pending" else None
+
+    return await wait_for(done)

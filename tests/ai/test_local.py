@@ -18,8 +18,10 @@ from tests.ai.support import (
     EMAIL,
     PHONE,
     analysis_row,
+    jobs_of,
     message_row,
     send,
+    settled,
     summary_row,
     wait_for,
 )
@@ -165,15 +167,15 @@ async def test_summaries_on_handover_end_and_demand_with_live_events(
 async def test_a_pending_refresh_is_queued_once(rt: Runtime, http: httpx.AsyncClient) -> None:
     world = await make_world(rt)
     cid = (await make_conversation(rt, world.customer, agent=world.agent)).id
+    await settled(rt, cid)  # the handover's
     await rt.job_worker.stop()  # nothing runs: the first request stays pending
     answers = [
         await http.post(f"/api/v1/conversations/{cid}/summary", headers=world.headers["agent"])
         for _ in range(5)
     ]
     assert {a.status_code for a in answers} == {202}
-    from tests.ai.support import jobs_of
-
-    assert len(await jobs_of(rt, "ai.summarise")) == 1
+    assert {a.json()["status"] for a in answers} == {"pending"}
+    assert len(await jobs_of(rt, "ai.summarise")) == 2  # the handover's and this one
 
 
 async def test_stored_messages_are_masked_for_everyone_but_the_sender(

@@ -45,25 +45,28 @@ def _final(exc: ProviderError, ctx: JobContext) -> bool:
 async def summarise(ctx: JobContext) -> None:
     tenant_id = ctx.principal.tenant_id
     conversation_id = str(ctx.payload["conversation_id"])
+    request_id = str(ctx.payload.get("request_id", ""))
     settings, secret = ctx.runtime.settings, ctx.runtime.secret_key
     async with ctx.uow(write=False) as tx:
         work = await ai.summary_work(
-            tx, conversation_id, tenant_id, settings=settings, server_secret=secret
+            tx, conversation_id, tenant_id, request_id, settings=settings, server_secret=secret
         )
     if work is None:
         return  # nothing pending (a concurrent attempt recorded it)
     provider = work.ai.provider
+    body: str | None
     try:
         if work.turns:
             body = await provider.summarise(work.turns, work.previous)
         else:  # nothing said yet, or nothing since the last summary
-            body = work.previous.body if work.previous else ""
+            body = work.previous.body if work.previous else None
     except ProviderError as exc:
         async with ctx.uow() as tx:
             await ai.do_record_summary_failure(
                 tx,
                 conversation_id,
                 tenant_id,
+                request_id,
                 error=str(exc),
                 attempt=ctx.attempt,
                 final=_final(exc, ctx),
@@ -75,6 +78,7 @@ async def summarise(ctx: JobContext) -> None:
             tx,
             conversation_id,
             tenant_id,
+            request_id,
             body=body,
             provider=provider.name,
             model=provider.model,

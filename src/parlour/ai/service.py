@@ -12,6 +12,7 @@ tenant included, gets the conversation's 404.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from parlour.ai import pii, repository
@@ -43,6 +44,9 @@ HANDOVER = "handover"
 ENDED = "ended"
 ON_DEMAND = "on_demand"
 MAX_ERROR_CHARS = 500
+# A refresh pending this long lost its job (a worker died during its last attempt): a new
+# request queues it again instead of waiting forever.
+STALE_PENDING = timedelta(minutes=30)
 
 
 def _staff_only(principal: Principal) -> None:
@@ -167,7 +171,11 @@ async def _request(
     if await conversations.lock_conversation(tx, conversation_id, tenant_id) is None:
         raise conversation_not_found()
     row = await repository.get_summary(tx.session, conversation_id, lock=True)
-    if row is not None and row.status == SummaryStatus.pending:
+    if (
+        row is not None
+        and row.status == SummaryStatus.pending
+        and tx.now - row.requested_at < STALE_PENDING
+    ):
         return row  # already queued: its job will read the newest messages
     if row is None:
         row = ConversationSummary(
@@ -177,11 +185,15 @@ async def _request(
     row.status = SummaryStatus.pending
     row.requested_at = tx.now
     row.reason = reason
+    row.request_id = new_id()
     row.error = None
     row.attempts = 0
     await tx.session.flush()
     await tx.enqueue(
-        SUMMARISE_JOB, {"conversation_id": conversation_id}, key=new_id(), tenant_id=tenant_id
+        SUMMARISE_JOB,
+        {"conversation_id": conversation_id, "request_id": row.request_id},
+        key=row.request_id,
+        tenant_id=tenant_id,
     )
     return row
 
@@ -197,14 +209,21 @@ class SummaryWork:
 
 
 async def summary_work(
-    tx: UnitOfWork, conversation_id: str, tenant_id: str, *, settings: Settings, server_secret: str
+    tx: UnitOfWork,
+    conversation_id: str,
+    tenant_id: str,
+    request_id: str,
+    *,
+    settings: Settings,
+    server_secret: str,
 ) -> SummaryWork | None:
     """The input of a queued refresh (None when nothing is pending any more). An incremental
     provider continues from the last good summary with the messages after it; the local one
     reads the whole conversation."""
     row = await repository.get_summary(tx.session, conversation_id)
-    if row is None or row.tenant_id != tenant_id or row.status != SummaryStatus.pending:
+    if not _is_pending(row, tenant_id, request_id):
         return None
+    assert row is not None
     ai = await tenant_ai(tx, tenant_id, settings=settings, server_secret=server_secret)
     previous = None
     if ai.provider.incremental and row.body and row.covers_seq > 0:
@@ -215,20 +234,33 @@ async def summary_work(
     return SummaryWork(ai, turns, previous, covers)
 
 
+def _is_pending(row: ConversationSummary | None, tenant_id: str, request_id: str) -> bool:
+    """Whether `row` still waits for the refresh `request_id` (not done, not replaced)."""
+    return (
+        row is not None
+        and row.tenant_id == tenant_id
+        and row.status == SummaryStatus.pending
+        and row.request_id == request_id
+    )
+
+
 async def do_record_summary(
     tx: UnitOfWork,
     conversation_id: str,
     tenant_id: str,
+    request_id: str,
     *,
-    body: str,
+    body: str | None,
     provider: str,
     model: str | None,
     covers_seq: int,
 ) -> None:
-    """Store a summary the provider made and tell the conversation's staff."""
+    """Store a summary the provider made (None: nothing to summarise yet) and tell the
+    conversation's staff."""
     row = await repository.get_summary(tx.session, conversation_id, lock=True)
-    if row is None or row.tenant_id != tenant_id:
-        return
+    if not _is_pending(row, tenant_id, request_id):
+        return  # re-checked under the lock: another attempt recorded it, or a newer request
+    assert row is not None
     row.status = SummaryStatus.ready
     row.body = body
     row.provider = provider
@@ -241,13 +273,21 @@ async def do_record_summary(
 
 
 async def do_record_summary_failure(
-    tx: UnitOfWork, conversation_id: str, tenant_id: str, *, error: str, attempt: int, final: bool
+    tx: UnitOfWork,
+    conversation_id: str,
+    tenant_id: str,
+    request_id: str,
+    *,
+    error: str,
+    attempt: int,
+    final: bool,
 ) -> None:
     """Record a failed attempt: the status stays `pending` while the job retries, and becomes
     `failed` when it gives up. The last good summary stays."""
     row = await repository.get_summary(tx.session, conversation_id, lock=True)
-    if row is None or row.tenant_id != tenant_id or row.status != SummaryStatus.pending:
+    if not _is_pending(row, tenant_id, request_id):
         return
+    assert row is not None
     row.error = error[:MAX_ERROR_CHARS]
     row.attempts = attempt
     if final:

@@ -47,6 +47,9 @@ class ConversationSummary(Base):
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reason: Mapped[str] = mapped_column(String(16))
+    # The pending refresh's id, also in its job's payload: a job records only its own request
+    # (a late job of an earlier request changes nothing).
+    request_id: Mapped[str] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
