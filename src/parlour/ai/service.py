@@ -6,7 +6,7 @@ Who may: the AI context is for staff. Staff who may read the conversation (its a
 tenant's admins and service keys) read and refresh its summary, read its analyses, retry
 failed ones and ask for suggestions. A customer gets 403 `staff_only` (the summary describes
 them to staff and may name what staff promised before it was said); anyone else, another
-tenant included, gets the conversation's 404.
+tenant included, gets the conversation's 404 (checked first, so ids leak nothing).
 """
 
 from __future__ import annotations
@@ -55,9 +55,10 @@ def _staff_only(principal: Principal) -> None:
 
 
 async def _staff_reader(tx: UnitOfWork, principal: Principal, conversation_id: str) -> None:
-    """Raise unless the caller is staff who may read the conversation."""
-    _staff_only(principal)
+    """Raise unless the caller is staff who may read the conversation: who may not read it
+    learns nothing (404, as for a missing one); its customer gets 403."""
     await access_conversation(tx.session, principal, conversation_id)
+    _staff_only(principal)
 
 
 def _check_enabled(settings: TenantSettings) -> None:
