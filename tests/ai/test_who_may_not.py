@@ -77,3 +77,26 @@ async def test_ai_switched_off_refuses_refreshes_and_suggestions(
     # Reading what exists still works.
     got = await http.get(f"/api/v1/conversations/{cid}/summary", headers=world.headers["agent"])
     assert got.status_code == 200
+
+
+async def test_concurrent_refreshes_queue_one_job(rt: Runtime, http: httpx.AsyncClient) -> None:
+    """Real concurrency: the conversation's row lock, then the summary's, and the re-check
+    under them leave one pending refresh and one job however many ask at once."""
+    import asyncio
+
+    world = await make_world(rt)
+    cid = (await make_conversation(rt, world.customer, agent=world.agent)).id
+    await settled(rt, cid)
+    await rt.job_worker.stop()
+    before = len(await jobs_of(rt, "ai.summarise"))
+    url = f"/api/v1/conversations/{cid}/summary"
+    answers = await asyncio.gather(
+        *(http.post(url, headers=world.headers[who]) for who in ["agent", "admin", "api_key"] * 4)
+    )
+    assert {a.status_code for a in answers} == {202}
+    assert len(await jobs_of(rt, "ai.summarise")) == before + 1
+    row = await summary_row(rt, cid)
+    assert row is not None and row.status == "pending"
+    assert {a.json()["requested_at"] for a in answers} == {
+        row.requested_at.isoformat().replace("+00:00", "Z")
+    }
