@@ -211,6 +211,13 @@ async def test_stored_messages_are_masked_for_everyone_but_the_sender(
                 assert (secret in transcript.text) == (who is customer), (fmt, secret)
     view = await http.get(f"/api/v1/conversations/{cid}", headers=agent)
     assert CARD not in view.text and EMAIL not in view.text
+    # The admin export carries the masked text too (the frozen clock says 2026-01-01).
+    export = await http.get(
+        "/api/v1/admin/export", params={"from": "2025-12-31", "to": "2026-01-02"}, headers=admin
+    )
+    assert export.status_code == 200 and "[card]" in export.text
+    for secret in (CARD, PHONE, EMAIL):
+        assert secret not in export.text
     # A retry of the same client_msg_id gets the sender's words back too.
     first = await http.post(url, json={"body": text, "client_msg_id": "m-1"}, headers=customer)
     again = await http.post(url, json={"body": text, "client_msg_id": "m-1"}, headers=customer)
