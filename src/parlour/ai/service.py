@@ -227,7 +227,10 @@ async def summary_work(
     assert row is not None
     ai = await tenant_ai(tx, tenant_id, settings=settings, server_secret=server_secret)
     previous = None
-    if ai.provider.incremental and row.body and row.covers_seq > 0:
+    # Continue only from a summary this provider and model wrote (a tenant that switched
+    # providers gets a fresh one).
+    same = (row.provider, row.model) == (ai.provider.name, ai.provider.model)
+    if ai.provider.incremental and same and row.body and row.covers_seq > 0:
         previous = PreviousSummary(row.body, row.covers_seq)
     after = previous.covers_seq if previous else 0
     turns = _turns(await messages.text_history(tx, conversation_id, tenant_id, after_seq=after))
