@@ -58,12 +58,14 @@ lint: install-test
 	$(VENV)/bin/lint-imports --no-cache
 
 # The realtime benchmark (docs/benchmarks.md); e.g. make bench BENCH_ARGS="--backend sqlite".
+# ai: then the local AI provider's cost per 1,000 messages (bench/ai_bench.py).
 BENCH_ARGS ?=
 # search: then the search benchmark; e.g. SEARCH_BENCH_ARGS="--backend postgresql".
 SEARCH_BENCH_ARGS ?=
 bench: install-test
 	$(PY) -m bench.realtime_bench $(BENCH_ARGS)
 	$(PY) -m bench.search_bench $(SEARCH_BENCH_ARGS)
+	$(PY) -m bench.ai_bench  # ai: the local AI provider per 1,000 messages
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
 from parlour import __version__
+from parlour.ai.routes import router as ai_router  # ai:
 
 # appointments: REST for appointments, availability and slots
 from parlour.appointments.routes import experts_router as appointment_experts_router
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(tickets_router)
     api.include_router(support_router)
     api.include_router(search_router)  # search
+    api.include_router(ai_router)  # ai: summaries, analyses, suggested replies
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])

@@ -131,6 +131,19 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=500)  # import
     # search: searches one caller may run per minute (each is a full-text query).
     search_rate_per_minute: int = Field(default=60, ge=1)  # search:
+    # ai: the AI provider (docs/ai.md). `local` needs no network; `openai` is any
+    # OpenAI-compatible chat-completions endpoint. Tenants may choose their own (settings,
+    # and the `ai_api_key` secret); these are the defaults.
+    ai_provider: Literal["local", "openai"] = "local"  # ai:
+    ai_base_url: str = "https://api.openai.com/v1"  # ai:
+    ai_model: str = "gpt-4o-mini"  # ai:
+    ai_api_key: str = ""  # ai:
+    ai_timeout_seconds: float = Field(default=30.0, gt=0, le=600)  # ai:
+    # ai: the most (estimated) tokens of conversation one request carries; longer ones are
+    # summarised incrementally, a part at a time.
+    ai_max_input_tokens: int = Field(default=3000, ge=200, le=200_000)  # ai:
+    # ai: how many suggestion requests one user may make per minute.
+    ai_suggest_rate_per_minute: int = Field(default=20, ge=1)  # ai:
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from parlour.ai import jobs as ai_jobs  # ai: its jobs and the hooks that queue summaries
+
 # appointments: its job handlers (registered on import) and its completion deadline
 from parlour.appointments import deadline as appointment_deadline
 from parlour.appointments import jobs as appointment_jobs  # noqa: F401
@@ -98,6 +100,9 @@ class Runtime:
         timing_deadline.register(self.deadlines, self.hooks, self.uow)
         # desk: a conversation's end resolves its ticket; support inactivity closes one.
         desk_reactions.register(self.hooks, self.deadlines, self.uow)
+        # ai: message analyses and summaries, queued on handovers and ends
+        ai_jobs.register_with(self.jobs)
+        ai_jobs.install(self.hooks, self.uow)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""

@@ -187,6 +187,19 @@ TICKET_READERS = _statuses(
     api_key=200,
 )
 
+# ai: staff who may read the conversation; its customer 403, the rest learn nothing (404).
+AI_READERS = _statuses(
+    anonymous=401,
+    customer=403,
+    other_customer=404,
+    agent=200,
+    other_agent=404,
+    admin=200,
+    foreign_admin=404,
+    foreign_api_key=404,
+    api_key=200,
+)
+
 MATRIX: dict[tuple[str, str], Row] = {
     # desk: first, before the rows below bring other_agent into conversations (which then
     # have tickets it may list). The public support start (the customer already has an open
@@ -575,6 +588,20 @@ MATRIX: dict[tuple[str, str], Row] = {
     # search: every signed-in caller searches what it may read (the shared conversation's
     # subject "Help" is the query; who may not read it must not see it, checked below).
     ("GET", "/api/v1/search"): Row(_signed_in(200), mutates=False),
+    # ai: the AI context is for staff who may read the conversation; customers 403.
+    ("GET", "/api/v1/conversations/{conversation_id}/summary"): Row(AI_READERS, mutates=False),
+    ("POST", "/api/v1/conversations/{conversation_id}/summary"): Row(
+        tuple(202 if s == 200 else s for s in AI_READERS)  # ai: queued
+    ),
+    ("GET", "/api/v1/conversations/{conversation_id}/analysis"): Row(
+        AI_READERS,
+        mutates=False,  # ai:
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/analysis/retry"): Row(AI_READERS),  # ai:
+    # ai: the default provider is local, which suggests nothing (409 for those allowed to ask).
+    ("POST", "/api/v1/conversations/{conversation_id}/suggestions"): Row(
+        tuple(409 if s == 200 else s for s in AI_READERS)
+    ),
 }
 
 

@@ -30,6 +30,8 @@ from parlour.messages.service import do_send_message
 from parlour.models.user import Role
 from parlour.runtime import Runtime, build_runtime
 from tests import factories
+from tests.ai.stand_in import Server as AiServer  # ai:
+from tests.ai.stand_in import StandIn  # ai:
 from tests.conftest import require_service
 from tests.system.conftest import LiveServer, start_server, stop_server
 
@@ -62,8 +64,19 @@ def e2e_settings(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
 
 
 @pytest.fixture(scope="package")
+def ai_stand_in() -> Iterator[StandIn]:
+    """ai: an OpenAI-compatible stand-in the server's PARLOUR_AI_BASE_URL points at (tenants
+    still use the local provider unless a test chooses `openai`)."""
+    stand_in = AiServer()
+    try:
+        yield stand_in.stand_in
+    finally:
+        stand_in.close()
+
+
+@pytest.fixture(scope="package")
 def server(
-    e2e_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    e2e_settings: Settings, tmp_path_factory: pytest.TempPathFactory, ai_stand_in: StandIn
 ) -> Iterator[LiveServer]:
     """One real server for the package: starting Python dominates a test's cost otherwise."""
     log = tmp_path_factory.mktemp("e2e-log") / "server.log"
@@ -72,6 +85,7 @@ def server(
         log,
         PARLOUR_LOGIN_RATE_PER_MINUTE="1000",
         PARLOUR_PAYMENTS_TEST_PROVIDER="true",
+        PARLOUR_AI_BASE_URL=ai_stand_in.url,  # ai:
     )
     try:
         yield live

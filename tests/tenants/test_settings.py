@@ -55,6 +55,14 @@ async def test_admin_reads_the_defaults(client: httpx.AsyncClient, world: World)
         # desk
         "widget_allowed_origins": [],
         "support_inactivity_seconds": 86400,
+        # ai:
+        "ai_enabled": True,
+        "ai_provider": None,
+        "ai_base_url": None,
+        "ai_model": None,
+        "ai_mask_outbound_pii": True,
+        "ai_mask_stored_pii": False,
+        "ai_phone_region": "US",
     }
 
 

@@ -6,7 +6,7 @@ worker runs the handler after the commit, at least once, with retries and a leas
 docs/architecture/jobs.md.
 """
 
-from parlour.jobs.context import JobContext, PermanentFailure
+from parlour.jobs.context import JobContext, PermanentFailure, RetryAfter  # ai: RetryAfter
 from parlour.jobs.registry import Backoff, JobRegistry, register
 
-__all__ = ["Backoff", "JobContext", "JobRegistry", "PermanentFailure", "register"]
+__all__ = ["Backoff", "JobContext", "JobRegistry", "PermanentFailure", "RetryAfter", "register"]

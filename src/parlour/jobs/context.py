@@ -18,6 +18,17 @@ class PermanentFailure(Exception):
     payment): the job ends `failed` at once with this message, whatever attempts remain."""
 
 
+# ai: a provider that answered 429 with a Retry-After.
+class RetryAfter(Exception):
+    """Raised by a handler when the provider said when to call again (a 429's Retry-After):
+    the next attempt waits `seconds` (capped by the kind's backoff cap) instead of the
+    backoff. It still counts as a failed attempt."""
+
+    def __init__(self, message: str, *, seconds: float) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
 @dataclass(frozen=True)
 class JobContext:
     """One attempt at one job. The handler runs outside any transaction: it opens its own

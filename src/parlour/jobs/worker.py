@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from parlour.core.ids import new_id
 from parlour.core.supervise import Supervised, supervise
 from parlour.jobs import repository
-from parlour.jobs.context import JobContext, PermanentFailure
+from parlour.jobs.context import JobContext, PermanentFailure, RetryAfter  # ai: RetryAfter
 from parlour.jobs.registry import Registration
 from parlour.jobs.repository import Claim
 
@@ -196,6 +196,8 @@ class JobWorker:
                 )
             else:
                 delay = reg.backoff.delay(claim.attempt, self.rng)
+                if isinstance(outcome, RetryAfter):  # ai: the provider said when
+                    delay = min(outcome.seconds, reg.backoff.max_seconds)
                 held = await repository.finish_retry(
                     tx.session,
                     claim,

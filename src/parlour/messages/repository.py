@@ -268,3 +268,55 @@ async def current_read_pointers(
         )
     )
     return [(user_id, seq) for user_id, seq in rows]
+
+
+# ai: what the AI jobs read and mark (docs/ai.md).
+async def text_history(
+    session: AsyncSession, conversation_id: str, tenant_id: str, *, after_seq: int, limit: int
+) -> list[tuple[int, str, str | None]]:
+    """(seq, body, the sender's role) of the text and bot messages after `after_seq`, oldest
+    first (system messages say who joined and left: not what the conversation is about)."""
+    rows = await session.execute(
+        select(Message.seq, Message.body, Participant.role)
+        .outerjoin(
+            Participant,
+            and_(
+                Participant.conversation_id == Message.conversation_id,
+                Participant.user_id == Message.sender_id,
+            ),
+        )
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.tenant_id == tenant_id,
+            Message.seq > after_seq,
+            Message.kind.in_(("text", "bot")),
+        )
+        .order_by(Message.seq)
+        .limit(limit)
+    )
+    return [(int(seq), body, role) for seq, body, role in rows]
+
+
+async def by_ids(session: AsyncSession, tenant_id: str, ids: Sequence[str]) -> list[Message]:
+    """The tenant's messages with these ids, in seq order."""
+    if not ids:
+        return []
+    found = await session.scalars(
+        select(Message)
+        .where(Message.tenant_id == tenant_id, Message.id.in_(list(ids)))
+        .order_by(Message.conversation_id, Message.seq)
+    )
+    return list(found)
+
+
+async def set_ai_status(
+    session: AsyncSession, tenant_id: str, ids: Sequence[str], status: str
+) -> None:
+    """Set the AI status of the tenant's messages with these ids."""
+    if ids:
+        await session.execute(
+            update(Message)
+            .where(Message.tenant_id == tenant_id, Message.id.in_(list(ids)))
+            .values(ai_status=status)
+            .execution_options(synchronize_session=False)
+        )

@@ -28,6 +28,10 @@ class MessageRead(OutputModel):
     meta: dict[str, Any] | None = None
     attachments: list[dict[str, Any]] = Field(default_factory=list)
     created_at: datetime
+    # ai: the AI status of a customer's message (pending, processed, failed, skipped), shown to
+    # staff in history reads only (docs/ai.md); null otherwise and in live frames. Named unlike
+    # the column so that no view built from a row fills it by accident.
+    analysis_status: str | None = None
 
 
 class MessageCreate(InputModel):

@@ -10,8 +10,11 @@ from typing import Any
 
 from sqlalchemy.orm.attributes import set_committed_value
 
+from parlour.ai import pii  # ai: masking stored personal data
+from parlour.ai.kinds import ANALYSE_JOB  # ai:
 from parlour.attachments import service as attachments
 from parlour.auth.principal import Principal
+from parlour.auth.service import get_tenant  # ai:
 from parlour.conversations.access import Access, access_conversation, check_can_post, may_read
 from parlour.conversations.unread import emit_unread  # inbox
 from parlour.core.errors import (
@@ -26,7 +29,7 @@ from parlour.core.ids import new_id
 from parlour.core.uow import UnitOfWork
 from parlour.messages import repository
 from parlour.messages.schemas import MessagePage, MessageRead
-from parlour.models.conversation import Conversation, Participant
+from parlour.models.conversation import Conversation, Participant, ParticipantRole
 from parlour.models.message import Message, MessageKind
 from parlour.realtime.envelopes import message_event
 
@@ -34,6 +37,7 @@ MAX_PAGE = 200
 
 
 # Kinds the system actor may post for a participant (a user's own sends are `text`).
+AI_PENDING = "pending"  # ai: a customer's message waits for its analysis job
 SYSTEM_SEND_KINDS = frozenset({MessageKind.text, MessageKind.bot})
 WEB = "web"
 _CHANNEL = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
@@ -156,6 +160,33 @@ def _external_key(r: SendRequest) -> tuple[str, str, str] | None:
     return (r.principal.tenant_id, r.channel, r.external_id)
 
 
+@dataclass(frozen=True, slots=True)
+class _AiIntake:
+    """ai: what a tenant asks of its customers' new messages (docs/ai.md)."""
+
+    analyse: bool
+    mask: bool
+    region: str
+
+
+async def _ai_intake(tx: UnitOfWork, tenant_ids: set[str]) -> dict[str, _AiIntake]:
+    """ai: each tenant's analysis and masking settings, read once per batch."""
+    found = {}
+    for tenant_id in sorted(tenant_ids):
+        settings = (await get_tenant(tx.session, tenant_id)).typed_settings
+        found[tenant_id] = _AiIntake(
+            analyse=settings.ai_enabled,
+            mask=settings.ai_mask_stored_pii,
+            region=settings.ai_phone_region,
+        )
+    return found
+
+
+def _for_sender(message: MessageRead, original: str | None) -> MessageRead:
+    """ai: the message as its sender reads it (their own words, not the masked copy)."""
+    return message.model_copy(update={"body": original}) if original is not None else message
+
+
 async def do_send_messages(
     tx: UnitOfWork, requests: list[SendRequest], *, max_chars: int
 ) -> list[MessageRead | AppError]:
@@ -198,7 +229,8 @@ async def do_send_messages(
         ck, ek = _client_key(r), _external_key(r)
         original = (by_client.get(ck) if ck else None) or (by_external.get(ek) if ek else None)
         if original is not None:
-            results[i] = MessageRead.model_validate(original)
+            # ai: a retry is answered to its sender, who reads their own words.
+            results[i] = _for_sender(MessageRead.model_validate(original), original.body_original)
             continue
         try:
             # Under the lock: a conversation that has ended is refused here, never later.
@@ -234,6 +266,19 @@ async def do_send_messages(
             fresh[requests[i].conversation_id].append(i)
 
     rows: list[dict[str, Any]] = []
+    # ai: customers' messages are analysed after commit (a job per tenant and batch) and,
+    # where the tenant asks, stored with personal data masked for everyone but the sender.
+    inbound = {
+        i
+        for indexes in fresh.values()
+        for i in indexes
+        if (found := access[i]) is not None
+        and isinstance(found, Access)
+        and found.participant is not None
+        and found.participant.role == ParticipantRole.customer
+    }
+    intake = await _ai_intake(tx, {requests[i].principal.tenant_id for i in inbound})
+    to_analyse: dict[str, list[str]] = defaultdict(list)
     locked: dict[str, Conversation] = {}
     last_seqs: dict[str, int] = {}
     read_pointers: dict[tuple[str, str], int] = {}
@@ -247,13 +292,21 @@ async def do_send_messages(
         last_seqs[conversation_id] = first + len(indexes) - 1
         for seq, i in enumerate(indexes, start=first):
             r = requests[i]
+            ai = intake.get(r.principal.tenant_id) if i in inbound else None
+            body, kept = r.body, None
+            if ai is not None and ai.mask:
+                body = pii.mask(r.body, region=ai.region)
+                kept = r.body if body != r.body else None
+            analyse = ai is not None and ai.analyse
             row = {
                 "id": new_id(),
                 "tenant_id": conversation.tenant_id,
                 "conversation_id": conversation_id,
                 "seq": seq,
                 "kind": r.kind,
-                "body": r.body,
+                "body": body,
+                "body_original": kept,
+                "ai_status": AI_PENDING if analyse else None,
                 "sender_id": r.sender,
                 "client_msg_id": r.client_msg_id,
                 "channel": r.channel,
@@ -264,8 +317,10 @@ async def do_send_messages(
             }
             links.update({a["id"]: row["id"] for a in carried.get(i, [])})
             rows.append(row)
+            if analyse:
+                to_analyse[conversation.tenant_id].append(str(row["id"]))
             message = MessageRead.model_validate(row)
-            results[i] = message
+            results[i] = _for_sender(message, kept)
             tx.emit(message_event(message, conversation_id=conversation_id, seq=seq))
             if r.sender:
                 read_pointers[(conversation_id, r.sender)] = seq
@@ -276,6 +331,10 @@ async def do_send_messages(
             tx.session, [(c, u, s) for (c, u), s in read_pointers.items()]
         )
         await attachments.link(tx, links)
+        for tenant_id, message_ids in sorted(to_analyse.items()):  # ai: after commit, by a job
+            await tx.enqueue(
+                ANALYSE_JOB, {"message_ids": message_ids}, key=message_ids[0], tenant_id=tenant_id
+            )
         # Keep the loaded conversations in step with their rows without another UPDATE.
         for conversation_id, last in last_seqs.items():
             set_committed_value(locked[conversation_id], "last_seq", last)
@@ -417,7 +476,18 @@ async def list_messages(
     rows, more = await repository.page(
         tx.session, conversation_id, after_seq=after_seq, before_seq=before_seq, limit=limit
     )
-    return MessagePage(messages=[MessageRead.model_validate(m) for m in rows], has_more=more)
+    return MessagePage(messages=[read_for(principal, m) for m in rows], has_more=more)
+
+
+def read_for(principal: Principal, message: Message) -> MessageRead:
+    """ai: a stored message as this reader may see it: its sender reads their original words
+    (when the tenant masks personal data), staff read its AI status, others neither."""
+    read = MessageRead.model_validate(message)
+    if message.body_original is not None and principal.user_id == message.sender_id:
+        read = read.model_copy(update={"body": message.body_original})
+    if message.ai_status is not None and principal.is_staff:
+        read = read.model_copy(update={"analysis_status": message.ai_status})
+    return read
 
 
 async def last_messages(tx: UnitOfWork, conversations: list[Conversation]) -> dict[str, Message]:
@@ -498,3 +568,28 @@ async def do_import_messages(
     await repository.insert_messages(tx.session, rows)
     await repository.mark_all_read(tx.session, conversation_id, last)
     return [str(row["id"]) for row in rows]
+
+
+# ai: what the AI jobs read and mark, as the tenant's system actor (no access check of their
+# own: the jobs act on the messages their tenant's sends queued).
+MAX_AI_HISTORY = 5000
+
+
+async def text_history(
+    tx: UnitOfWork, conversation_id: str, tenant_id: str, *, after_seq: int = 0
+) -> list[tuple[int, str, str | None]]:
+    """(seq, body, sender's role) of a conversation's text messages after `after_seq`: the
+    stored (masked, where the tenant masks) text everyone but the sender reads."""
+    return await repository.text_history(
+        tx.session, conversation_id, tenant_id, after_seq=after_seq, limit=MAX_AI_HISTORY
+    )
+
+
+async def messages_by_ids(tx: UnitOfWork, tenant_id: str, ids: list[str]) -> list[Message]:
+    """The tenant's messages with these ids (missing ones are left out)."""
+    return await repository.by_ids(tx.session, tenant_id, ids)
+
+
+async def do_set_ai_status(tx: UnitOfWork, tenant_id: str, ids: list[str], status: str) -> None:
+    """Record the AI status of messages (the analysis job's outcome)."""
+    await repository.set_ai_status(tx.session, tenant_id, ids, status)

@@ -1,5 +1,8 @@
 """Every table, one module per aggregate. Importing this package registers them all."""
 
+# ai: summaries and message analyses
+from parlour.models.ai import ConversationSummary, MessageAnalysis  # ai:
+
 # attachments: files in conversations, canned responses
 # appointments: appointments and experts' availability
 from parlour.models.appointment import Appointment, Availability
@@ -30,10 +33,12 @@ __all__ = [
     "Availability",
     "CannedResponse",
     "Conversation",
+    "ConversationSummary",  # ai:
     "ConversationTimer",  # timing
     "ImportKey",  # import
     "Job",
     "Message",
+    "MessageAnalysis",  # ai:
     "Order",
     "Participant",
     "Plan",

@@ -50,4 +50,7 @@ class Message(Base):
     external_id: Mapped[str | None] = mapped_column(String(128))
     delivery_status: Mapped[str | None] = mapped_column(String(16))
     ai_status: Mapped[str | None] = mapped_column(String(16))
+    # ai: the text as its sender wrote it, when the tenant masks personal data in stored
+    # messages (`body` then holds the masked text everyone else reads). Only the sender sees it.
+    body_original: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -176,6 +176,47 @@ class TenantSettings(BaseModel):
         le=90 * 24 * 60 * 60,
         description="A support conversation with no message for this long is closed "
         "(reason inactivity) and its ticket resolved.",
+    )
+
+    # ai: the AI provider, what leaves the server, and masking (docs/ai.md).
+    ai_enabled: bool = Field(
+        default=True,
+        description="Whether inbound messages are analysed and conversations summarised.",
+    )
+    ai_provider: Literal["local", "openai"] | None = Field(
+        default=None,
+        description="The AI provider: local (no network) or openai (an OpenAI-compatible "
+        "endpoint). Null: the server's default (PARLOUR_AI_PROVIDER).",
+    )
+    ai_base_url: str | None = Field(
+        default=None,
+        max_length=300,
+        pattern=r"^https://[^\s/?#@]+(/[^\s?#]*)?$",
+        description="The tenant's OpenAI-compatible endpoint (https only), e.g. "
+        "https://api.openai.com/v1. Null: the server's PARLOUR_AI_BASE_URL. Its key is the "
+        "ai_api_key secret.",
+    )
+    ai_model: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$",
+        description="The model name sent to the endpoint. Null: PARLOUR_AI_MODEL.",
+    )
+    ai_mask_outbound_pii: bool = Field(
+        default=True,
+        description="Mask card numbers, emails, phone numbers and IBANs in every text sent to "
+        "the AI provider. Turn off only for a provider you trust with personal data.",
+    )
+    ai_mask_stored_pii: bool = Field(
+        default=False,
+        description="Store customers' messages with personal data masked for everyone but "
+        "their sender (staff, transcripts, exports and search see the masked text).",
+    )
+    ai_phone_region: str = Field(
+        default="US",
+        pattern=r"^[A-Z]{2}$",
+        description="Country whose national phone formats are recognised as phone numbers "
+        "(numbers written with + are recognised anywhere).",
     )
 
     @classmethod

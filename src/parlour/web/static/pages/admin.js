@@ -1,6 +1,7 @@
 // The admin console: every live conversation of the tenant, kept live; assign an agent,
 // observe (read-only), end.
 
+import { summaryPanel } from "../ai-context.js"; // ai
 import { ParlourClient, api } from "../parlour.js";
 import { STATUS_LABEL, duration, el, pageData, shortTime } from "../ui.js";
 import { UnreadCounts, channelBadge, channelLabel, renderChannelFilter } from "../channels.js"; // inbox
@@ -73,6 +74,7 @@ function render(c) {
     select,
     button("Assign", title(c), () => assign(c.id, select.value)),
     button("Observe", title(c), () => observe(c.id)),
+    button("Summary", title(c), () => showSummary(c.id)), // ai
     button("End", title(c), () => end(c)),
   ]);
   // inbox: the channel badge, the admin's unread count, and the channel filter.
@@ -174,6 +176,20 @@ async function assign(id, userId) {
     showError(`Could not assign: ${error.message}`);
   }
 }
+
+// ai: the conversation's context summary in a dialog (live while it is open).
+const summaryDialog = document.getElementById("ai-summary-dialog");
+let openSummary = null;
+function showSummary(id) {
+  if (openSummary) openSummary.destroy();
+  openSummary = summaryPanel(client, id);
+  summaryDialog.querySelector("[data-ref=ai-summary-slot]").replaceChildren(openSummary.root);
+  summaryDialog.showModal();
+}
+summaryDialog.addEventListener("close", () => {
+  if (openSummary) openSummary.destroy();
+  openSummary = null;
+});
 
 async function observe(id) {
   showError("");

@@ -1,6 +1,7 @@
 // The agent inbox: the waiting queue and the agent's own conversations with unread counts and
 // last messages, kept live over the realtime connection; one conversation open in the pane.
 
+import { mountAiContext } from "../ai-context.js"; // ai
 import { ChatRoom } from "../chat-room.js";
 import { ParlourClient, api } from "../parlour.js";
 import { duration, fromTemplate, pageData, shortTime } from "../ui.js";
@@ -243,6 +244,7 @@ async function open(id, { push = true } = {}) {
   });
   paneRoom.hidden = false;
   room.open(paneRoom);
+  mountAiContext(client, room, id); // ai: the summary on top, suggested replies in the composer
   room.refs.back.addEventListener("click", (event) => {
     event.preventDefault();
     close();
