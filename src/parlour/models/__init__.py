@@ -5,6 +5,7 @@
 from parlour.models.appointment import Appointment, Availability
 from parlour.models.attachment import Attachment
 from parlour.models.canned import CannedResponse
+from parlour.models.channel import Channel  # twilio:
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.job import Job
 from parlour.models.message import Message
@@ -28,6 +29,7 @@ __all__ = [
     "Attachment",
     "Availability",
     "CannedResponse",
+    "Channel",  # twilio:
     "Conversation",
     "ConversationTimer",  # timing
     "Job",
