@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
 
 from parlour.models import (
     Attachment,
@@ -58,3 +59,52 @@ async def channel_rows(rt: Runtime) -> dict[str, int]:
             )
             for model in (Channel, TenantSecret, User, Conversation, Message, Job, Attachment)
         }
+
+
+CUSTOMER = "+447700900123"
+
+
+def twilio_form(
+    sid: str, body: str = "Hello", *, sender: str = CUSTOMER, **extra: str
+) -> dict[str, str]:
+    """What Twilio posts for an inbound WhatsApp message."""
+    return {
+        "AccountSid": ACCOUNT_SID,
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "From": f"whatsapp:{sender}",
+        "To": "whatsapp:+14155550100",
+        "Body": body,
+        "NumMedia": "0",
+        "ProfileName": "Cliff",
+        "WaId": sender.removeprefix("+"),
+        **extra,
+    }
+
+
+def sign(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> str:
+    """X-Twilio-Signature, computed by the twilio library's own validator."""
+    return str(RequestValidator(token).compute_signature(url, params))
+
+
+async def post_signed(
+    client: httpx.AsyncClient,
+    path: str,
+    params: dict[str, str],
+    *,
+    signed_url: str | None = None,
+    signed_params: dict[str, str] | None = None,
+    token: str = AUTH_TOKEN,
+) -> httpx.Response:
+    """POST `params` as Twilio does, signed for `signed_url` (default: the URL posted to)."""
+    url = signed_url or f"http://testserver{path}"
+    signature = sign(url, signed_params if signed_params is not None else params, token)
+    return await client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def messages_path(channel_id: str) -> str:
+    return f"/api/v1/webhooks/twilio/{channel_id}/messages"
+
+
+def status_path(channel_id: str) -> str:
+    return f"/api/v1/webhooks/twilio/{channel_id}/status"

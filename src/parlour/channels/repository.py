@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parlour.models.channel import Channel
+from parlour.models.channel import Channel, ChannelConversation
+from parlour.models.conversation import Conversation, Status
 
 
 async def list_of(session: AsyncSession, tenant_id: str) -> list[Channel]:
@@ -52,3 +53,28 @@ def add(session: AsyncSession, channel: Channel) -> None:
 
 async def delete(session: AsyncSession, channel: Channel) -> None:
     await session.delete(channel)
+
+
+async def open_conversation_of(
+    session: AsyncSession, channel_id: str, contact_id: str
+) -> Conversation | None:
+    """The contact's conversation on this channel that has not ended (the newest)."""
+    return await session.scalar(
+        select(Conversation)
+        .join(ChannelConversation, ChannelConversation.conversation_id == Conversation.id)
+        .where(
+            ChannelConversation.channel_id == channel_id,
+            ChannelConversation.contact_id == contact_id,
+            Conversation.status != Status.ended,
+        )
+        .order_by(Conversation.created_at.desc())
+        .limit(1)
+    )
+
+
+async def thread_of(session: AsyncSession, conversation_id: str) -> ChannelConversation | None:
+    return await session.get(ChannelConversation, conversation_id)
+
+
+def add_thread(session: AsyncSession, thread: ChannelConversation) -> None:
+    session.add(thread)

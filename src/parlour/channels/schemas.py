@@ -128,3 +128,26 @@ class ChannelRead(OutputModel):
 
 class ChannelList(OutputModel):
     channels: list[ChannelRead]
+
+
+class ConversationChannelRead(OutputModel):
+    """The channel a conversation came in over (staff)."""
+
+    channel_id: str | None = Field(description="None once the channel account was deleted.")
+    kind: str
+    name: str | None
+    from_number: str | None
+    contact_address: str
+    window_open: bool = Field(
+        description="Whether a free-form reply may be sent now (WhatsApp: within 24 hours of "
+        "the customer's last message; always true for SMS)."
+    )
+    window_closes_at: datetime | None
+    templates: list[TemplateRead]
+
+
+class TemplateSend(InputModel):
+    content_sid: ContentSid
+    variables: dict[VariableName, Annotated[str, Field(max_length=1024)]] = Field(
+        default_factory=dict, max_length=10
+    )

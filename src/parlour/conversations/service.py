@@ -216,10 +216,15 @@ async def do_create_conversation(
     customer_id: str | None,
     subject: str | None,
     closes_at: datetime | None = None,
+    channel: str = "web",  # twilio:
 ) -> ConversationRead:
     """Open a conversation for a customer: staff, service keys and the system actor for
     anyone, a customer for itself and only in the kinds its tenant lets customers open.
-    `closes_at` (staff, keys, system) is the deadline at which the sweep ends it (`expired`)."""
+    `closes_at` (staff, keys, system) is the deadline at which the sweep ends it (`expired`).
+    `channel` other than `web` (the system actor only: an inbound WhatsApp message) is where
+    it came from and where replies go."""
+    if channel != "web" and not principal.is_system:  # twilio:
+        raise Forbidden("Only the system opens channel conversations.", code="forbidden")
     if principal.is_customer:
         if customer_id not in (None, principal.user_id):
             raise Forbidden("Customers open conversations only for themselves.")
@@ -248,7 +253,7 @@ async def do_create_conversation(
         id=new_id(),
         tenant_id=principal.tenant_id,
         kind=kind,
-        channel="web",
+        channel=channel,  # twilio:
         status=Status.waiting,
         subject=subject or None,
         customer_id=customer.id,

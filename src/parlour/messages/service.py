@@ -22,7 +22,7 @@ from parlour.core.errors import (
 )
 from parlour.core.ids import new_id
 from parlour.core.uow import UnitOfWork
-from parlour.messages import repository
+from parlour.messages import outbound, repository  # twilio: outbound
 from parlour.messages.schemas import MessagePage, MessageRead
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.message import Message, MessageKind
@@ -195,6 +195,9 @@ async def do_send_messages(
             found = access[i]
             assert isinstance(found, Access)
             check_can_post(r.principal, found)
+            # twilio: a reply that leaves through WhatsApp must be inside its 24-hour window.
+            if outbound.routes_out(found.conversation, r.sender, system=r.principal.is_system):
+                await outbound.check_window(tx, found.conversation)
         except AppError as exc:
             results[i] = exc
         else:
@@ -228,6 +231,7 @@ async def do_send_messages(
     last_seqs: dict[str, int] = {}
     read_pointers: dict[tuple[str, str], int] = {}
     links: dict[str, str] = {}
+    outgoing: list[tuple[str, str, str]] = []  # twilio: (tenant, message id, channel)
     for conversation_id, indexes in fresh.items():
         found = access[indexes[0]]
         assert isinstance(found, Access)
@@ -237,6 +241,8 @@ async def do_send_messages(
         last_seqs[conversation_id] = first + len(indexes) - 1
         for seq, i in enumerate(indexes, start=first):
             r = requests[i]
+            # twilio: a staff reply in a WhatsApp/SMS conversation goes out by a job.
+            out = outbound.routes_out(conversation, r.sender, system=r.principal.is_system)
             row = {
                 "id": new_id(),
                 "tenant_id": conversation.tenant_id,
@@ -246,14 +252,17 @@ async def do_send_messages(
                 "body": r.body,
                 "sender_id": r.sender,
                 "client_msg_id": r.client_msg_id,
-                "channel": r.channel,
+                "channel": out or r.channel,
                 "external_id": r.external_id,
+                "delivery_status": outbound.QUEUED if out else None,  # twilio:
                 "meta": None,
                 "attachments": carried.get(i, []),
                 "created_at": tx.now,
             }
             links.update({a["id"]: row["id"] for a in carried.get(i, [])})
             rows.append(row)
+            if out:  # twilio:
+                outgoing.append((conversation.tenant_id, str(row["id"]), out))
             message = MessageRead.model_validate(row)
             results[i] = message
             tx.emit(message_event(message, conversation_id=conversation_id, seq=seq))
@@ -266,6 +275,8 @@ async def do_send_messages(
             tx.session, [(c, u, s) for (c, u), s in read_pointers.items()]
         )
         await attachments.link(tx, links)
+        for tenant_id, message_id, channel in outgoing:  # twilio: after the rows exist
+            await outbound.do_enqueue_delivery(tx, tenant_id, message_id, channel)
         # Keep the loaded conversations in step with their rows without another UPDATE.
         for conversation_id, last in last_seqs.items():
             set_committed_value(locked[conversation_id], "last_seq", last)

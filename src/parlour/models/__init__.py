@@ -5,7 +5,7 @@
 from parlour.models.appointment import Appointment, Availability
 from parlour.models.attachment import Attachment
 from parlour.models.canned import CannedResponse
-from parlour.models.channel import Channel  # twilio:
+from parlour.models.channel import Channel, ChannelConversation  # twilio:
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.job import Job
 from parlour.models.message import Message
@@ -30,6 +30,7 @@ __all__ = [
     "Availability",
     "CannedResponse",
     "Channel",  # twilio:
+    "ChannelConversation",  # twilio:
     "Conversation",
     "ConversationTimer",  # timing
     "Job",

@@ -8,7 +8,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parlour.core.db import Base, UTCDateTime
@@ -48,3 +48,22 @@ class Channel(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ChannelConversation(Base):
+    """A conversation that came in over a channel account: which account it belongs to (the
+    number replies go out from) and the contact's address there (the number they go to)."""
+
+    __tablename__ = "channel_conversations"
+    __table_args__ = (Index(None, "channel_id", "contact_id"),)
+
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    # NULL once the channel account is deleted: the conversation stays, replies cannot go out.
+    channel_id: Mapped[str | None] = mapped_column(ForeignKey("channels.id", ondelete="SET NULL"))
+    contact_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    # The contact's address on the channel: E.164 for WhatsApp and SMS.
+    address: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
