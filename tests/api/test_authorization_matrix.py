@@ -188,6 +188,19 @@ TICKET_READERS = _statuses(
     api_key=200,
 )
 
+# twilio: staff readers of a WhatsApp/SMS conversation; customers 403, the rest learn nothing.
+CHANNEL_STAFF = _statuses(
+    anonymous=401,
+    customer=403,
+    other_customer=404,
+    agent=404,
+    other_agent=404,
+    admin=404,
+    foreign_admin=404,
+    foreign_api_key=404,
+    api_key=404,
+)
+
 MATRIX: dict[tuple[str, str], Row] = {
     # desk: first, before the rows below bring other_agent into conversations (which then
     # have tickets it may list). The public support start (the customer already has an open
@@ -581,6 +594,18 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PATCH", "/api/v1/channels/{channel_id}"): Row(  # twilio:
         _canned_admins(200), body=lambda c: {"name": "Renamed"}, mutates=False
     ),
+    # twilio: the webhooks take no user credential, only Twilio's signature (tests/channels).
+    ("POST", "/api/v1/webhooks/twilio/{channel_id}/messages"): Row(_everyone(403), mutates=False),
+    ("POST", "/api/v1/webhooks/twilio/{channel_id}/status"): Row(_everyone(403), mutates=False),
+    # twilio: a conversation's channel is for staff; the matrix's conversation is a web one
+    # (404 not_a_channel once readable). On a WhatsApp one: tests/channels/test_outbound.py.
+    ("GET", "/api/v1/conversations/{conversation_id}/channel"): Row(CHANNEL_STAFF, mutates=False),
+    ("POST", "/api/v1/conversations/{conversation_id}/channel/template"): Row(
+        CHANNEL_STAFF, body=lambda c: {"content_sid": "HX" + "a" * 32}, mutates=False
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/messages/{message_id}/retry"): Row(
+        CHANNEL_STAFF, mutates=False
+    ),
     ("DELETE", "/api/v1/channels/{channel_id}"): Row(  # twilio:
         _canned_admins(204), mutates=False
     ),
@@ -653,6 +678,7 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
             )
             url = payments_ids.fill(url)  # payments
             url = url.replace("{channel_id}", channel_id)  # twilio:
+            url = url.replace("{message_id}", "0" * 32)  # twilio:
             if "{user_id}" in url:
                 target = await make_member(runtime, "customer", name="Target")
                 url = url.replace("{user_id}", target.user_id or "")
@@ -713,9 +739,9 @@ async def _compare_foreign_and_unknown(
             kwargs: dict[str, Any] = {"headers": world.headers[caller]}
             if row.body is not None:
                 kwargs["json"] = row.body(cell)
-            response = await client.request(
-                method, path.replace("{conversation_id}", cid), **kwargs
-            )
+            url = path.replace("{conversation_id}", cid)
+            url = url.replace("{message_id}", "0" * 32)  # twilio:
+            response = await client.request(method, url, **kwargs)
             assert_error(response, 404, "conversation_not_found")
             answers.append((response.status_code, response.json()))
         assert answers[0] == answers[1], (method, path, caller)
