@@ -154,3 +154,57 @@ def _conversation_of(world: World, agent: object) -> str:
     with world.api(agent) as http:  # type: ignore[arg-type]
         listed = http.get("/api/v1/conversations").json()
     return str(listed["conversations"][0]["id"])
+
+
+def test_a_refused_reply_shows_failed_with_retry_in_the_conversation_and_the_console(
+    tworld: World, standin: TwilioStandIn
+) -> None:
+    admin = tworld.user(Role.admin, "Ada Admin")
+    agent = tworld.user(Role.agent, "Alex Agent")
+    with tworld.api(admin) as http:
+        made = http.post(
+            "/api/v1/channels",
+            json={
+                "kind": "sms",
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "from_number": "+14155550177",
+            },
+        )
+    assert made.status_code == 201, made.text
+    channel = made.json()["id"]
+    url = tworld.server.url + messages_path(channel)
+    form = twilio_form("SM" + "6" * 32, "Can I pay by card?", From="+447700900555")
+    assert _post_signed(url, form).status_code == 200
+
+    alex = tworld.page(agent, "/agent")
+    queued = alex.locator("#queue-list .conv-item")
+    expect(queued).to_have_count(1)
+    queued.get_by_role("button", name="Join").click()
+    alex.locator("#mine-list .conv-item").get_by_role("link").click()
+    standin.refuse = (400, 21610, "Attempt to send to unsubscribed recipient")
+    sent_before = standin.creates
+    alex.get_by_role("textbox", name="Message", exact=True).fill("Yes we can")
+    alex.get_by_role("button", name="Send", exact=True).click()
+    reply = alex.locator(ITEMS).filter(has_text="Yes we can")
+    badge = reply.locator(".msg-delivery")
+    expect(badge).to_have_attribute("data-status", "failed", timeout=20_000)
+    expect(badge).to_contain_text("Failed")
+
+    # The admin console lists the failed send with its own Retry.
+    ada = tworld.page(admin, "/admin")
+    failed = ada.locator("#failed-jobs li").filter(has_text="WhatsApp/SMS reply")
+    expect(failed).to_have_count(1)
+    expect(failed).to_contain_text("21610")
+    expect(failed.get_by_role("button", name="Retry")).to_be_visible()
+
+    # Retry from the conversation once the recipient can be reached again.
+    standin.refuse = None
+    badge.get_by_role("button", name="Retry").click()
+    expect(badge).to_have_attribute("data-status", "queued", timeout=20_000)
+    deadline = time.monotonic() + 20
+    while not any(m.body == "Yes we can" for m in standin.messages):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert standin.creates == sent_before + 2
+    assert [m.body for m in standin.messages].count("Yes we can") == 1

@@ -101,6 +101,10 @@ async def send(ctx: JobContext) -> None:
     if not d.body.strip() and d.template is None:
         await _fail(ctx, message_id, "nothing_to_send", "Only text is sent over this channel.")
         raise PermanentFailure("nothing to send: files are not sent over WhatsApp/SMS")
+    if d.status == outbound.FAILED:
+        # The job itself was retried (the admin jobs API): the message goes back to queued.
+        async with ctx.uow() as tx:
+            await outbound.do_requeue(tx, tenant_id, message_id)
     async with _api(ctx, d.account) as api:
         if d.attempts > 0:
             # An earlier call may have got through without our hearing of it: ask first.

@@ -3,6 +3,7 @@
 
 import { ParlourClient, api } from "../parlour.js";
 import { STATUS_LABEL, duration, el, pageData, shortTime } from "../ui.js";
+import { showFailedJobs } from "../failed-jobs.js"; // twilio
 
 const LONG_WAIT_MS = 5 * 60 * 1000;
 
@@ -203,3 +204,5 @@ setInterval(() => {
 for (const c of data.conversations) upsert(c);
 refresh();
 client.connect();
+
+showFailedJobs(document.getElementById("failed-jobs")); // twilio
