@@ -171,6 +171,12 @@ async def do_send_template(
             "That template is not one of this channel's approved templates.",
             code="unknown_template",
         )
+    wrong = [k for k, v in variables.items() if k not in template.variables or len(v) > 1024]
+    if wrong:
+        raise BadRequest(
+            f"The template has no variable {wrong[0]!r}, or its value is too long.",
+            code="template_variables",
+        )
     missing = [v for v in template.variables if not variables.get(v)]
     if missing:
         raise BadRequest(

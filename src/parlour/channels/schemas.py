@@ -148,6 +148,6 @@ class ConversationChannelRead(OutputModel):
 
 class TemplateSend(InputModel):
     content_sid: ContentSid
-    variables: dict[VariableName, Annotated[str, Field(max_length=1024)]] = Field(
-        default_factory=dict, max_length=10
-    )
+    # Checked by the service (400 `template_variables`): names like the template's, values up
+    # to 1024 characters.
+    variables: dict[str, str] = Field(default_factory=dict, max_length=10)

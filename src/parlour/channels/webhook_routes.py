@@ -62,7 +62,7 @@ WEBHOOK_DOC: dict[str, Any] = dict(
     response_class=Response,
     responses={
         200: {"content": {"text/xml": {}}, "description": "Empty TwiML."},
-        **error_responses(400, 403, 404, 413, 429),
+        **error_responses(400, 403, 404, 413, 422, 429),
     },
     openapi_extra=FORM_BODY,
 )
