@@ -182,3 +182,18 @@ async def test_media_are_fetched_with_the_account_credentials_into_attachments(
     await asyncio.sleep(0.3)
     assert len(await _inbound_messages(twilio_rt)) == 1
     assert len(standin.media_requests) == 1
+
+
+async def test_deleting_the_channel_keeps_its_conversations(
+    http: httpx.AsyncClient, twilio_rt: Runtime, whatsapp: str, cast: World
+) -> None:
+    assert (await post_signed(http, messages_path(whatsapp), twilio_form(SID))).status_code == 200
+    deleted = await http.delete(f"/api/v1/channels/{whatsapp}", headers=cast.headers["admin"])
+    assert deleted.status_code == 204
+    [message] = await _inbound_messages(twilio_rt)
+    async with twilio_rt.uow(write=False) as tx:
+        thread = await tx.session.get(ChannelConversation, message.conversation_id)
+    assert thread is not None and thread.channel_id is None
+    # Its webhooks are gone with it.
+    r = await post_signed(http, messages_path(whatsapp), twilio_form("SM" + "3" * 32))
+    assert_error(r, 404, "channel_not_found")

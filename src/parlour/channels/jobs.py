@@ -189,17 +189,23 @@ async def fetch_inbound_media(ctx: JobContext) -> None:
             continue
         key = await storage.put(prepared.data)
         thumb = await storage.put(prepared.thumbnail) if prepared.thumbnail else None
-        async with ctx.uow() as tx:
-            recorded = await attachments.do_record_upload(
-                tx,
-                contact,
-                conversation_id,
-                filename=clean_filename(f"media-{i + 1}", prepared.content_type),
-                prepared=prepared,
-                storage_key=key,
-                thumbnail_key=thumb,
-                quota=quota,
-            )
+        try:
+            async with ctx.uow() as tx:
+                recorded = await attachments.do_record_upload(
+                    tx,
+                    contact,
+                    conversation_id,
+                    filename=clean_filename(f"media-{i + 1}", prepared.content_type),
+                    prepared=prepared,
+                    storage_key=key,
+                    thumbnail_key=thumb,
+                    quota=quota,
+                )
+        except AppError as exc:  # the conversation ended meanwhile: retrying cannot help
+            for stored in (key, thumb):
+                if stored:
+                    await storage.delete(stored)
+            raise PermanentFailure(f"the media could not be kept: {exc.message}") from exc
         ids.append(recorded.id)
     body = "" if ids else "(media could not be kept)"
     if skipped:
