@@ -41,6 +41,7 @@ from parlour.ratings.routes import router as ratings_router  # timing
 from parlour.realtime.gateway import router as realtime_router
 from parlour.routing.routes import router as routing_router  # routing
 from parlour.runtime import Runtime, build_runtime
+from parlour.search.routes import router as search_router  # search
 from parlour.tenants.routes import router as tenant_router
 from parlour.tickets import cors as support_cors  # desk
 from parlour.tickets.routes import router as tickets_router  # desk
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(channels_router)  # twilio:
     api.include_router(channel_conversation_router)  # twilio:
     api.include_router(twilio_webhook_router)  # twilio:
+    api.include_router(search_router)  # search
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])

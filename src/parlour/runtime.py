@@ -152,7 +152,12 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     url = settings.resolved_database_url()
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, sqlite_synchronous=settings.sqlite_synchronous)
+    engine = create_engine(
+        url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pool_size=settings.db_pool_size,  # import: pool settings
+        max_overflow=settings.db_max_overflow,
+    )
     return Runtime(
         settings=settings,
         engine=engine,

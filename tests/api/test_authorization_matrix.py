@@ -307,6 +307,8 @@ MATRIX: dict[tuple[str, str], Row] = {
         mutates=False,
     ),
     ("GET", "/api/v1/conversations"): Row(_signed_in(200), mutates=False),
+    # inbox: everyone signed in has their own counts (keys: all 0); see conversations/test_inbox
+    ("GET", "/api/v1/conversations/unread"): Row(_signed_in(200), mutates=False),
     ("POST", "/api/v1/conversations"): Row(
         _statuses(
             anonymous=401,
@@ -609,6 +611,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("DELETE", "/api/v1/channels/{channel_id}"): Row(  # twilio:
         _canned_admins(204), mutates=False
     ),
+    # search: every signed-in caller searches what it may read (the shared conversation's
+    # subject "Help" is the query; who may not read it must not see it, checked below).
+    ("GET", "/api/v1/search"): Row(_signed_in(200), mutates=False),
 }
 
 
@@ -676,6 +681,8 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
                 .replace("{ticket_id}", ticket_id)  # desk
                 .replace("{canned_id}", canned_id)
             )
+            if path == "/api/v1/search":  # search: the query a search needs
+                url += "?q=Help"
             url = payments_ids.fill(url)  # payments
             url = url.replace("{channel_id}", channel_id)  # twilio:
             url = url.replace("{message_id}", "0" * 32)  # twilio:

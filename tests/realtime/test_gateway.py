@@ -154,3 +154,31 @@ async def test_a_subscriber_who_loses_access_stops_receiving(runtime: Runtime) -
     bodies = [f["message"]["body"] for f in ws.frames if f["type"] == "message"]
     assert "after the removal" not in bodies
     await ws.leave()
+
+
+# inbox: unread counts travel on the user's feed, so they may arrive while a new connection
+# re-checks its credential, before `ready`.
+async def test_ready_is_the_first_frame_even_when_the_feed_speaks_first(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = await make_user(runtime, "customer")
+    assert customer.user_id
+    check = gateway.authenticate_session
+
+    async def busy_feed(*args: Any, **kwargs: Any) -> Any:
+        # While the gateway awaits the re-check, something is published on the user's feed.
+        await runtime.broker.publish(
+            Event(
+                audience=Audience.user(customer.user_id or ""),
+                type="unread",
+                payload='{"type":"unread","n":1}',
+            )
+        )
+        return await check(*args, **kwargs)
+
+    monkeypatch.setattr(gateway, "authenticate_session", busy_feed)
+    ws = FakeSocket(runtime, token_for(runtime, customer))
+    await ws.until(lambda f: f["type"] == "unread")
+    assert [f["type"] for f in ws.frames[:2]] == ["ready", "unread"]
+    ws.send({"type": "ping"})
+    await ws.until(lambda f: f["type"] == "pong")

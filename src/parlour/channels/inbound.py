@@ -29,6 +29,7 @@ from parlour.core.uow import UnitOfWork
 from parlour.messages import outbound
 from parlour.messages import service as messages
 from parlour.models.channel import ChannelConversation
+from parlour.models.conversation import Channel as ConversationChannel
 from parlour.models.user import Role, User
 from parlour.tickets import service as tickets
 
@@ -99,7 +100,12 @@ async def _conversation_for(
     first_line = inbound.body.strip().splitlines()[0] if inbound.body.strip() else ""
     subject = first_line[:SUBJECT_CHARS] or f"{_label(account.kind)} from {inbound.from_number}"
     view = await conversations.do_create_conversation(
-        tx, system, kind=tickets.KIND, customer_id=contact.id, subject=subject, channel=account.kind
+        tx,
+        system,
+        kind=tickets.KIND,
+        customer_id=contact.id,
+        subject=subject,
+        channel=ConversationChannel(account.kind),
     )
     repository.add_thread(
         tx.session,

@@ -7,6 +7,7 @@ from parlour.models.attachment import Attachment
 from parlour.models.canned import CannedResponse
 from parlour.models.channel import Channel, ChannelConversation  # twilio:
 from parlour.models.conversation import Conversation, Participant
+from parlour.models.import_key import ImportKey  # import: parlour import bookkeeping
 from parlour.models.job import Job
 from parlour.models.message import Message
 
@@ -33,6 +34,7 @@ __all__ = [
     "ChannelConversation",  # twilio:
     "Conversation",
     "ConversationTimer",  # timing
+    "ImportKey",  # import
     "Job",
     "Message",
     "Order",

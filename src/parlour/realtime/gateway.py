@@ -137,6 +137,9 @@ class Session:
         )
         self.outbox.on_overflow = self._overflow
         self._feeds: list[Subscription] = []
+        # inbox: feed events that arrive between subscribing the feeds and queueing `ready`
+        # (the credential re-check awaits the database): `ready` is always the first frame.
+        self._early: list[Event] | None = []
         self._sends = asyncio.Semaphore(runtime.settings.ws_max_inflight_sends)
         self._tasks: set[asyncio.Task[None]] = set()
         self._main: asyncio.Task[None] | None = None
@@ -159,6 +162,13 @@ class Session:
         ):
             # Participants changed: a subscriber who lost access stops receiving.
             self._spawn(self._recheck_access(event.conversation_id))
+        if self._early is not None:  # inbox: held until `ready` has been queued
+            if len(self._early) >= self.runtime.settings.ws_queue_size:
+                self.outbox.too_slow = True
+                self._overflow()
+                return
+            self._early.append(event)
+            return
         self.outbox.listener(event)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -263,6 +273,9 @@ class Session:
                     "tenant_id": self.principal.tenant_id,
                 }
             )
+            early, self._early = self._early or [], None  # inbox
+            for event in early:
+                self.outbox.listener(event)
             await self._read_loop()
         except CloseConnection:
             await self._flush()
