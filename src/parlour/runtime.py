@@ -14,6 +14,7 @@ from parlour.ai import jobs as ai_jobs  # ai: its jobs and the hooks that queue 
 from parlour.appointments import deadline as appointment_deadline
 from parlour.appointments import jobs as appointment_jobs  # noqa: F401
 from parlour.auth import passwords
+from parlour.channels import jobs as twilio_jobs  # twilio:
 from parlour.config import Settings
 from parlour.conversations.read_writer import ReadWriter
 from parlour.core.clock import Clock, SystemClock
@@ -96,6 +97,7 @@ class Runtime:
         self.router.install(self.hooks, self.deadlines)
         no_expert.register(self.deadlines)  # payments
         refund_job.register_with(self.jobs)  # payments
+        twilio_jobs.register_with(self.jobs)  # twilio: twilio.send, twilio.media
         # timing: session time limits (their sweep deadline and the hook that starts the clock)
         timing_deadline.register(self.deadlines, self.hooks, self.uow)
         # desk: a conversation's end resolves its ticket; support inactivity closes one.

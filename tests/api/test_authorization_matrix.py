@@ -27,6 +27,7 @@ from tests.api.support import (
     make_world,
     row_counts,
 )
+from tests.channels.support import twilio_channel_id  # twilio:
 from tests.factories import PASSWORD, auth, make_conversation, make_user
 from tests.jobs.support import make_job
 from tests.payments.support import matrix_ids  # payments
@@ -198,6 +199,19 @@ AI_READERS = _statuses(
     foreign_admin=404,
     foreign_api_key=404,
     api_key=200,
+)
+
+# twilio: staff readers of a WhatsApp/SMS conversation; customers 403, the rest learn nothing.
+CHANNEL_STAFF = _statuses(
+    anonymous=401,
+    customer=403,
+    other_customer=404,
+    agent=404,
+    other_agent=404,
+    admin=404,
+    foreign_admin=404,
+    foreign_api_key=404,
+    api_key=404,
 )
 
 MATRIX: dict[tuple[str, str], Row] = {
@@ -585,6 +599,31 @@ MATRIX: dict[tuple[str, str], Row] = {
         ),
         body=lambda c: {"minutes": 5},
     ),
+    # twilio: channel accounts ({channel_id}: a WhatsApp channel of the default tenant).
+    ("GET", "/api/v1/channels"): Row(_admins(200), mutates=False),  # twilio:
+    # twilio: its body (a fresh address per caller) is made in test_who_may_not.
+    ("POST", "/api/v1/channels"): Row(_admins(201), mutates=False),
+    ("GET", "/api/v1/channels/{channel_id}"): Row(  # twilio:
+        _canned_admins(200), mutates=False
+    ),
+    ("PATCH", "/api/v1/channels/{channel_id}"): Row(  # twilio:
+        _canned_admins(200), body=lambda c: {"name": "Renamed"}, mutates=False
+    ),
+    # twilio: the webhooks take no user credential, only Twilio's signature (tests/channels).
+    ("POST", "/api/v1/webhooks/twilio/{channel_id}/messages"): Row(_everyone(403), mutates=False),
+    ("POST", "/api/v1/webhooks/twilio/{channel_id}/status"): Row(_everyone(403), mutates=False),
+    # twilio: a conversation's channel is for staff; the matrix's conversation is a web one
+    # (404 not_a_channel once readable). On a WhatsApp one: tests/channels/test_outbound.py.
+    ("GET", "/api/v1/conversations/{conversation_id}/channel"): Row(CHANNEL_STAFF, mutates=False),
+    ("POST", "/api/v1/conversations/{conversation_id}/channel/template"): Row(
+        CHANNEL_STAFF, body=lambda c: {"content_sid": "HX" + "a" * 32}, mutates=False
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/messages/{message_id}/retry"): Row(
+        CHANNEL_STAFF, mutates=False
+    ),
+    ("DELETE", "/api/v1/channels/{channel_id}"): Row(  # twilio:
+        _canned_admins(204), mutates=False
+    ),
     # search: every signed-in caller searches what it may read (the shared conversation's
     # subject "Help" is the query; who may not read it must not see it, checked below).
     ("GET", "/api/v1/search"): Row(_signed_in(200), mutates=False),
@@ -652,6 +691,7 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
     )
     canned_id = canned.json()["id"]
     payments_ids = await matrix_ids(runtime, world.customer)  # payments
+    channel_id = await twilio_channel_id(client, world)  # twilio:
 
     wrong = []
     for (method, path), row in MATRIX.items():
@@ -671,6 +711,8 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
             if path == "/api/v1/search":  # search: the query a search needs
                 url += "?q=Help"
             url = payments_ids.fill(url)  # payments
+            url = url.replace("{channel_id}", channel_id)  # twilio:
+            url = url.replace("{message_id}", "0" * 32)  # twilio:
             if "{user_id}" in url:
                 target = await make_member(runtime, "customer", name="Target")
                 url = url.replace("{user_id}", target.user_id or "")
@@ -682,6 +724,8 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
                 kwargs["headers"] = auth(runtime, who)
             if row.body is not None:
                 kwargs["json"] = row.body(cell)
+            if (method, path) == ("POST", "/api/v1/channels"):  # twilio: an address per cell
+                kwargs["json"] = {"kind": "email", "address": f"{caller}@matrix.example"}
             response = await client.request(method, url, **kwargs)
             # A login or guest sign-up sets a cookie; no later cell may ride on it.
             client.cookies.clear()
@@ -729,9 +773,9 @@ async def _compare_foreign_and_unknown(
             kwargs: dict[str, Any] = {"headers": world.headers[caller]}
             if row.body is not None:
                 kwargs["json"] = row.body(cell)
-            response = await client.request(
-                method, path.replace("{conversation_id}", cid), **kwargs
-            )
+            url = path.replace("{conversation_id}", cid)
+            url = url.replace("{message_id}", "0" * 32)  # twilio:
+            response = await client.request(method, url, **kwargs)
             assert_error(response, 404, "conversation_not_found")
             answers.append((response.status_code, response.json()))
         assert answers[0] == answers[1], (method, path, caller)

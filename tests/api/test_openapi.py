@@ -23,6 +23,8 @@ SECRET_GUARDED = {
     # payments: Stripe's signed deliveries
     ("post", "/api/v1/webhooks/stripe"): {"stripeSignature"},
     ("post", "/api/v1/webhooks/stripe/{tenant_slug}"): {"stripeSignature"},
+    ("post", "/api/v1/webhooks/twilio/{channel_id}/messages"): {"twilioSignature"},  # twilio:
+    ("post", "/api/v1/webhooks/twilio/{channel_id}/status"): {"twilioSignature"},  # twilio:
 }
 
 

@@ -39,7 +39,7 @@ from parlour.attachments.inspection import (
 )
 from parlour.attachments.ranges import ByteRange, Unsatisfiable, requested_range  # inbox
 from parlour.attachments.schemas import AttachmentRead
-from parlour.attachments.storage import LocalStorage, Storage, StorageError
+from parlour.attachments.storage import Storage, StorageError, storage_for  # twilio: shared
 from parlour.config import Settings
 from parlour.core.errors import BadRequest, NotFound, PayloadTooLarge, conversation_not_found
 from parlour.core.http import error_response, error_responses
@@ -81,11 +81,6 @@ SECURITY_HEADERS = {
     "Cache-Control": "private, max-age=3600",
     "Cross-Origin-Resource-Policy": "same-site",
 }
-
-
-def storage_for(settings: Settings) -> Storage:
-    """The configured backend (the local folder; an S3-compatible one can follow here)."""
-    return LocalStorage(settings.attachment_dir or settings.data_dir / "attachments")
 
 
 def upload_limit(settings: Settings) -> int:

@@ -122,6 +122,16 @@ async def do_create_user(
     return user
 
 
+async def find_customer_by_phone(session: AsyncSession, tenant_id: str, phone: str) -> User | None:
+    """twilio: the tenant's (oldest) customer with this E.164 number: a channel contact."""
+    return await session.scalar(
+        select(User)
+        .where(User.tenant_id == tenant_id, User.role == Role.customer, User.phone == phone)
+        .order_by(User.created_at, User.id)
+        .limit(1)
+    )
+
+
 async def login(
     uow: Callable[..., UnitOfWork], *, tenant_slug: str | None, email: str, password: str
 ) -> User:

@@ -25,6 +25,9 @@ class MessageRead(OutputModel):
     client_msg_id: str | None
     # Where it came from: `web` (the API and the WebSocket) or a channel such as `sms`.
     channel: str = "web"
+    # twilio: an outbound channel message's delivery (queued, sent, delivered, read, failed,
+    # undelivered; docs/channels.md); None for the rest.
+    delivery_status: str | None = None
     meta: dict[str, Any] | None = None
     attachments: list[dict[str, Any]] = Field(default_factory=list)
     created_at: datetime

@@ -27,7 +27,7 @@ from parlour.core.errors import (
 )
 from parlour.core.ids import new_id
 from parlour.core.uow import UnitOfWork
-from parlour.messages import repository
+from parlour.messages import outbound, repository  # twilio: outbound
 from parlour.messages.schemas import MessagePage, MessageRead
 from parlour.models.conversation import Conversation, Participant, ParticipantRole
 from parlour.models.message import Message, MessageKind
@@ -237,6 +237,9 @@ async def do_send_messages(
             found = access[i]
             assert isinstance(found, Access)
             check_can_post(r.principal, found)
+            # twilio: a reply that leaves through WhatsApp must be inside its 24-hour window.
+            if outbound.routes_out(found.conversation, r.sender, system=r.principal.is_system):
+                await outbound.check_window(tx, found.conversation)
         except AppError as exc:
             results[i] = exc
         else:
@@ -283,6 +286,7 @@ async def do_send_messages(
     last_seqs: dict[str, int] = {}
     read_pointers: dict[tuple[str, str], int] = {}
     links: dict[str, str] = {}
+    outgoing: list[tuple[str, str, str]] = []  # twilio: (tenant, message id, channel)
     for conversation_id, indexes in fresh.items():
         found = access[indexes[0]]
         assert isinstance(found, Access)
@@ -298,6 +302,8 @@ async def do_send_messages(
                 body = pii.mask(r.body, region=ai.region)
                 kept = r.body if body != r.body else None
             analyse = ai is not None and ai.analyse
+            # twilio: a staff reply in a WhatsApp/SMS conversation goes out by a job.
+            out = outbound.routes_out(conversation, r.sender, system=r.principal.is_system)
             row = {
                 "id": new_id(),
                 "tenant_id": conversation.tenant_id,
@@ -309,8 +315,9 @@ async def do_send_messages(
                 "ai_status": AI_PENDING if analyse else None,
                 "sender_id": r.sender,
                 "client_msg_id": r.client_msg_id,
-                "channel": r.channel,
+                "channel": out or r.channel,
                 "external_id": r.external_id,
+                "delivery_status": outbound.QUEUED if out else None,  # twilio:
                 "meta": None,
                 "attachments": carried.get(i, []),
                 "created_at": tx.now,
@@ -319,6 +326,8 @@ async def do_send_messages(
             rows.append(row)
             if analyse:
                 to_analyse[conversation.tenant_id].append(str(row["id"]))
+            if out:  # twilio:
+                outgoing.append((conversation.tenant_id, str(row["id"]), out))
             message = MessageRead.model_validate(row)
             results[i] = _for_sender(message, kept)
             tx.emit(message_event(message, conversation_id=conversation_id, seq=seq))
@@ -335,6 +344,8 @@ async def do_send_messages(
             await tx.enqueue(
                 ANALYSE_JOB, {"message_ids": message_ids}, key=message_ids[0], tenant_id=tenant_id
             )
+        for tenant_id, message_id, channel in outgoing:  # twilio: after the rows exist
+            await outbound.do_enqueue_delivery(tx, tenant_id, message_id, channel)
         # Keep the loaded conversations in step with their rows without another UPDATE.
         for conversation_id, last in last_seqs.items():
             set_committed_value(locked[conversation_id], "last_seq", last)

@@ -8,6 +8,7 @@ from parlour.models.ai import ConversationSummary, MessageAnalysis  # ai:
 from parlour.models.appointment import Appointment, Availability
 from parlour.models.attachment import Attachment
 from parlour.models.canned import CannedResponse
+from parlour.models.channel import Channel, ChannelConversation  # twilio:
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.import_key import ImportKey  # import: parlour import bookkeeping
 from parlour.models.job import Job
@@ -32,6 +33,8 @@ __all__ = [
     "Attachment",
     "Availability",
     "CannedResponse",
+    "Channel",  # twilio:
+    "ChannelConversation",  # twilio:
     "Conversation",
     "ConversationSummary",  # ai:
     "ConversationTimer",  # timing

@@ -22,7 +22,11 @@ STAFF_ROLES = frozenset({Role.agent, Role.admin})
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("tenant_id", "email"), Index(None, "tenant_id", "role"))
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email"),
+        Index(None, "tenant_id", "role"),
+        Index(None, "tenant_id", "phone"),  # twilio: channel contacts are found by number
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))

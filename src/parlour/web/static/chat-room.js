@@ -5,6 +5,7 @@
 import { MAX_FILES, attachmentList, fileSize, uploadAttachment } from "./attachments.js";
 import { channelLabel, viaLabel } from "./channels.js"; // inbox
 import { CannedPicker } from "./canned.js";
+import { applyDelivery, deliveryBadge, offerTemplates } from "./channel-delivery.js"; // twilio
 import { Countdown } from "./countdown.js"; // timing
 import { api, newClientMsgId } from "./parlour.js";
 import { RatingForm } from "./rating-form.js"; // timing
@@ -321,10 +322,13 @@ export class ChatRoom {
     if (m.attachments && m.attachments.length) {
       bubble.append(attachmentList(m.attachments, this.#fileAccess()));
     }
+    const meta = el("span", { cls: "msg-meta" }, [time, ...[viaLabel(m)].filter(Boolean)]); // inbox: "via WhatsApp"
+    const delivery = deliveryBadge(m, this.id); // twilio: WhatsApp/SMS delivery status
+    if (delivery) meta.append(delivery);
     li.append(
       el("span", { cls: own ? "msg-author visually-hidden" : "msg-author", text: author }),
       bubble,
-      el("span", { cls: "msg-meta" }, [time, ...[viaLabel(m)].filter(Boolean)]), // inbox: "via WhatsApp"
+      meta,
     );
     return li;
   }
@@ -511,6 +515,8 @@ export class ChatRoom {
       this.#live(message);
     } catch (error) {
       this.#showError(`Not sent: ${error.message} Your message is kept here; press Send to try again.`);
+      // twilio: outside WhatsApp's 24-hour window, offer the approved templates instead.
+      if (error.code === "whatsapp_window_closed") offerTemplates(this.id, this.refs.templates);
     } finally {
       this.sending = false;
       send.textContent = "Send";
@@ -675,6 +681,7 @@ export class ChatRoom {
     };
     on("message", mine((frame) => this.#live(frame.message)));
     on("typing", mine((frame) => this.#someoneTyping(frame)));
+    on("delivery", mine((frame) => applyDelivery(this.root, frame))); // twilio
     on("signal", mine((frame) => this.#callHello(frame)));
     on(
       "read",

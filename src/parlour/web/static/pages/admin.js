@@ -4,6 +4,7 @@
 import { summaryPanel } from "../ai-context.js"; // ai
 import { ParlourClient, api } from "../parlour.js";
 import { STATUS_LABEL, duration, el, pageData, shortTime } from "../ui.js";
+import { showFailedJobs } from "../failed-jobs.js"; // twilio
 import { UnreadCounts, channelBadge, channelLabel, renderChannelFilter } from "../channels.js"; // inbox
 
 const LONG_WAIT_MS = 5 * 60 * 1000;
@@ -258,3 +259,5 @@ setInterval(() => {
 for (const c of data.conversations) upsert(c);
 refresh();
 client.connect();
+
+showFailedJobs(document.getElementById("failed-jobs")); // twilio
