@@ -31,7 +31,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from parlour.attachments import service
 from parlour.attachments.inspection import INLINE_IMAGES, TEXT, Prepared, clean_filename, prepare
 from parlour.attachments.schemas import AttachmentRead
-from parlour.attachments.storage import LocalStorage, Storage, StorageError
+from parlour.attachments.storage import Storage, StorageError, storage_for  # email: moved
 from parlour.config import Settings
 from parlour.core.errors import BadRequest, NotFound, PayloadTooLarge, conversation_not_found
 from parlour.core.http import error_responses
@@ -72,11 +72,6 @@ SECURITY_HEADERS = {
     "Cache-Control": "private, max-age=3600",
     "Cross-Origin-Resource-Policy": "same-site",
 }
-
-
-def storage_for(settings: Settings) -> Storage:
-    """The configured backend (the local folder; an S3-compatible one can follow here)."""
-    return LocalStorage(settings.attachment_dir or settings.data_dir / "attachments")
 
 
 def upload_limit(settings: Settings) -> int:

@@ -15,7 +15,10 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from parlour.config import Settings
 
 CHUNK = 64 * 1024
 _KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}$")
@@ -102,3 +105,8 @@ class LocalStorage:
 
 def local_storage(root: Path) -> LocalStorage:
     return LocalStorage(root)
+
+
+def storage_for(settings: Settings) -> LocalStorage:
+    """The configured backend (the local folder; an S3-compatible one can follow here)."""
+    return LocalStorage(settings.attachment_dir or settings.data_dir / "attachments")

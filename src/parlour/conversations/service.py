@@ -216,10 +216,14 @@ async def do_create_conversation(
     customer_id: str | None,
     subject: str | None,
     closes_at: datetime | None = None,
+    channel: str = "web",  # email:
 ) -> ConversationRead:
     """Open a conversation for a customer: staff, service keys and the system actor for
     anyone, a customer for itself and only in the kinds its tenant lets customers open.
-    `closes_at` (staff, keys, system) is the deadline at which the sweep ends it (`expired`)."""
+    `closes_at` (staff, keys, system) is the deadline at which the sweep ends it (`expired`).
+    `channel` (the system actor only: a webhook, the email listener) says where it came from."""
+    if channel != "web" and not principal.is_system:  # email:
+        raise Forbidden("Only the system actor opens channel conversations.", code="forbidden")
     if principal.is_customer:
         if customer_id not in (None, principal.user_id):
             raise Forbidden("Customers open conversations only for themselves.")
@@ -248,7 +252,7 @@ async def do_create_conversation(
         id=new_id(),
         tenant_id=principal.tenant_id,
         kind=kind,
-        channel="web",
+        channel=channel,  # email:
         status=Status.waiting,
         subject=subject or None,
         customer_id=customer.id,

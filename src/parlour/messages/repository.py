@@ -238,3 +238,8 @@ async def last_sent_seqs(
     )
     wanted = set(pairs)
     return {(c, u): int(s) for c, u, s in rows if u is not None and (c, u) in wanted}
+
+
+async def get(session: AsyncSession, message_id: str) -> Message | None:  # email:
+    """A message by id (the caller checks its tenant and access)."""
+    return await session.get(Message, message_id)

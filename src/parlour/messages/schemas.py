@@ -27,6 +27,9 @@ class MessageRead(OutputModel):
     channel: str = "web"
     meta: dict[str, Any] | None = None
     attachments: list[dict[str, Any]] = Field(default_factory=list)
+    # email: how a staff message sent out through a channel fared: queued, sent or failed
+    # (null for messages that go nowhere).
+    delivery_status: str | None = None
     created_at: datetime
 
 

@@ -17,6 +17,7 @@ from parlour.core.errors import (
     BadRequest,
     ConversationEnded,
     Forbidden,
+    NotFound,
     PayloadTooLarge,
     conversation_not_found,
 )
@@ -36,6 +37,17 @@ SYSTEM_SEND_KINDS = frozenset({MessageKind.text, MessageKind.bot})
 WEB = "web"
 _CHANNEL = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 MAX_EXTERNAL_ID = 128
+
+# email: channels whose conversations are answered through a job: conversation channel → the
+# job kind that sends a staff member's message back out (registered by the channel's package).
+OUTBOUND_JOBS: dict[str, str] = {}
+QUEUED = "queued"  # email: the delivery_status of a message waiting for its job
+
+
+def register_outbound(channel: str, job_kind: str) -> None:  # email:
+    """Send staff messages in `channel` conversations out through jobs of `job_kind`
+    (`{"message_id": ...}`, keyed by the message id), enqueued in the send's transaction."""
+    OUTBOUND_JOBS[channel] = job_kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +236,7 @@ async def do_send_messages(
             fresh[requests[i].conversation_id].append(i)
 
     rows: list[dict[str, Any]] = []
+    outbound: list[tuple[str, str, str]] = []  # email: (job kind, message id, tenant id)
     locked: dict[str, Conversation] = {}
     last_seqs: dict[str, int] = {}
     read_pointers: dict[tuple[str, str], int] = {}
@@ -250,8 +263,14 @@ async def do_send_messages(
                 "external_id": r.external_id,
                 "meta": None,
                 "attachments": carried.get(i, []),
+                "delivery_status": None,
                 "created_at": tx.now,
             }
+            # email: staff writing in a channel conversation: a job takes it out, after commit.
+            job_kind = OUTBOUND_JOBS.get(conversation.channel)
+            if job_kind and r.sender != conversation.customer_id and r.kind == MessageKind.text:
+                row["delivery_status"] = QUEUED
+                outbound.append((job_kind, str(row["id"]), conversation.tenant_id))
             links.update({a["id"]: row["id"] for a in carried.get(i, [])})
             rows.append(row)
             message = MessageRead.model_validate(row)
@@ -266,6 +285,10 @@ async def do_send_messages(
             tx.session, [(c, u, s) for (c, u), s in read_pointers.items()]
         )
         await attachments.link(tx, links)
+        for job_kind, message_id, tenant_id in outbound:  # email:
+            await tx.enqueue(
+                job_kind, {"message_id": message_id}, key=message_id, tenant_id=tenant_id
+            )
         # Keep the loaded conversations in step with their rows without another UPDATE.
         for conversation_id, last in last_seqs.items():
             set_committed_value(locked[conversation_id], "last_seq", last)
@@ -392,3 +415,40 @@ async def last_sent_seqs(
     """The seq of each (conversation, user)'s newest own message, for views of conversations
     the caller was already allowed to see (no access check of its own)."""
     return await repository.last_sent_seqs(tx.session, pairs)
+
+
+# email: what channel jobs read and record of a message.
+
+
+async def get_message(tx: UnitOfWork, principal: Principal, message_id: str) -> MessageRead:
+    """One message the caller may read (404 `message_not_found` otherwise)."""
+    found = await repository.get(tx.session, message_id)
+    if found is None or found.tenant_id != principal.tenant_id:
+        raise NotFound("Message not found.", code="message_not_found")
+    try:
+        await access_conversation(tx.session, principal, found.conversation_id)
+    except AppError:
+        raise NotFound("Message not found.", code="message_not_found") from None
+    return MessageRead.model_validate(found)
+
+
+async def do_set_delivery(
+    tx: UnitOfWork,
+    principal: Principal,
+    message_id: str,
+    *,
+    status: str,
+    external_id: str | None = None,
+) -> MessageRead:
+    """Record how a channel delivery went (the system actor only): the message's
+    `delivery_status`, and the provider's id for it when one is given."""
+    if not principal.is_system:
+        raise Forbidden("Only the system actor records deliveries.", code="forbidden")
+    found = await repository.get(tx.session, message_id)
+    if found is None or found.tenant_id != principal.tenant_id:
+        raise NotFound("Message not found.", code="message_not_found")
+    found.delivery_status = status
+    if external_id is not None:
+        found.external_id = external_id
+    await tx.session.flush()
+    return MessageRead.model_validate(found)
