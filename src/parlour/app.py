@@ -21,6 +21,7 @@ from parlour.auth.users_routes import api_keys_router
 from parlour.auth.users_routes import router as users_router
 from parlour.calls.routes import router as calls_router  # video
 from parlour.canned.routes import router as canned_router
+from parlour.channels.routes import router as channels_router  # twilio:
 from parlour.config import Settings
 from parlour.conversations.routes import router as conversations_router
 from parlour.core import csrf
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     # desk: tickets and the public support start
     api.include_router(tickets_router)
     api.include_router(support_router)
+    api.include_router(channels_router)  # twilio:
     api.include_router(email_webhook_router)  # email: inbound raw MIME
     app.include_router(api)
 

@@ -123,6 +123,13 @@ class Settings(BaseSettings):
     # answers 503 `payments_not_configured`. Never on in production. And how many checkouts
     # one user, and one client address, may start per minute.
     payments_test_provider: bool = False
+    # twilio: the address the outside world reaches this server at ("https://chat.example.org",
+    # no trailing slash), for webhook URLs given to providers and the URL Twilio signed (behind
+    # a proxy the request's own URL differs). Empty: the request's own origin. And the base URL
+    # of Twilio's REST API (a stand-in in tests), and how long one call to it may take.
+    public_url: str = ""  # twilio:
+    twilio_api_base: str = "https://api.twilio.com"  # twilio:
+    twilio_timeout_seconds: float = Field(default=15.0, gt=0)  # twilio:
     checkout_rate_per_minute: int = Field(default=10, ge=1)
     checkout_address_rate_per_minute: int = Field(default=30, ge=1)
     # email: the inbound SMTP listener (off unless a host is given; port 0 picks a free one),

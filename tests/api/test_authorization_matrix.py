@@ -27,6 +27,7 @@ from tests.api.support import (
     make_world,
     row_counts,
 )
+from tests.channels.support import twilio_channel_id  # twilio:
 from tests.factories import PASSWORD, auth, make_conversation, make_user
 from tests.jobs.support import make_job
 from tests.payments.support import matrix_ids  # payments
@@ -572,6 +573,19 @@ MATRIX: dict[tuple[str, str], Row] = {
         ),
         body=lambda c: {"minutes": 5},
     ),
+    # twilio: channel accounts ({channel_id}: a WhatsApp channel of the default tenant).
+    ("GET", "/api/v1/channels"): Row(_admins(200), mutates=False),  # twilio:
+    # twilio: its body (a fresh address per caller) is made in test_who_may_not.
+    ("POST", "/api/v1/channels"): Row(_admins(201), mutates=False),
+    ("GET", "/api/v1/channels/{channel_id}"): Row(  # twilio:
+        _canned_admins(200), mutates=False
+    ),
+    ("PATCH", "/api/v1/channels/{channel_id}"): Row(  # twilio:
+        _canned_admins(200), body=lambda c: {"name": "Renamed"}, mutates=False
+    ),
+    ("DELETE", "/api/v1/channels/{channel_id}"): Row(  # twilio:
+        _canned_admins(204), mutates=False
+    ),
 }
 
 
@@ -622,6 +636,7 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
     )
     canned_id = canned.json()["id"]
     payments_ids = await matrix_ids(runtime, world.customer)  # payments
+    channel_id = await twilio_channel_id(client, world)  # twilio:
 
     wrong = []
     for (method, path), row in MATRIX.items():
@@ -639,6 +654,7 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
                 .replace("{canned_id}", canned_id)
             )
             url = payments_ids.fill(url)  # payments
+            url = url.replace("{channel_id}", channel_id)  # twilio:
             if "{user_id}" in url:
                 target = await make_member(runtime, "customer", name="Target")
                 url = url.replace("{user_id}", target.user_id or "")
@@ -650,6 +666,8 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
                 kwargs["headers"] = auth(runtime, who)
             if row.body is not None:
                 kwargs["json"] = row.body(cell)
+            if (method, path) == ("POST", "/api/v1/channels"):  # twilio: an address per cell
+                kwargs["json"] = {"kind": "email", "address": f"{caller}@matrix.example"}
             response = await client.request(method, url, **kwargs)
             # A login or guest sign-up sets a cookie; no later cell may ride on it.
             client.cookies.clear()

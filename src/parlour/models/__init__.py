@@ -5,6 +5,7 @@
 from parlour.models.appointment import Appointment, Availability
 from parlour.models.attachment import Attachment
 from parlour.models.canned import CannedResponse
+from parlour.models.channel import Channel  # twilio:
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.email import EmailMessageId, EmailThread  # email
 from parlour.models.job import Job
@@ -29,6 +30,7 @@ __all__ = [
     "Attachment",
     "Availability",
     "CannedResponse",
+    "Channel",  # twilio:
     "Conversation",
     "ConversationTimer",  # timing
     "EmailMessageId",  # email

@@ -109,6 +109,24 @@ def _open(row: TenantSecret, box: SecretBox) -> str:
     return box.open(sealed, associated_data=_associated_data(row.tenant_id, row.name)).decode()
 
 
+async def _seal_into(
+    tx: UnitOfWork, tenant_id: str, name: str, value: str, server_secret: str
+) -> TenantSecret:
+    # The caller holds the tenant's row lock (it serialises writers of its secrets).
+    box = SecretBox(server_secret, purpose=SECRETS_PURPOSE)
+    sealed = box.seal(value.encode(), associated_data=_associated_data(tenant_id, name))
+    row = await repository.get_secret(tx.session, tenant_id, name)
+    if row is None:
+        row = TenantSecret(id=new_id(), tenant_id=tenant_id, name=name, created_at=tx.now)
+        tx.session.add(row)
+    row.key_version = sealed.key_version
+    row.ciphertext = sealed.blob
+    row.hint = value[-4:] if len(value) >= HINT_MIN_LENGTH else None
+    row.updated_at = tx.now
+    await tx.session.flush()
+    return row
+
+
 async def list_secrets(
     tx: UnitOfWork, principal: Principal, *, server_secret: str
 ) -> list[SecretRead]:
@@ -147,21 +165,7 @@ async def do_put_secret(
     # The tenant row lock serialises writers of its secrets: two first PUTs of one name
     # cannot both insert.
     await _locked_tenant(tx, principal.tenant_id)
-    box = SecretBox(server_secret, purpose=SECRETS_PURPOSE)
-    sealed = box.seal(
-        value.encode(), associated_data=_associated_data(principal.tenant_id, name.value)
-    )
-    row = await repository.get_secret(tx.session, principal.tenant_id, name.value)
-    if row is None:
-        row = TenantSecret(
-            id=new_id(), tenant_id=principal.tenant_id, name=name.value, created_at=tx.now
-        )
-        tx.session.add(row)
-    row.key_version = sealed.key_version
-    row.ciphertext = sealed.blob
-    row.hint = value[-4:] if len(value) >= HINT_MIN_LENGTH else None
-    row.updated_at = tx.now
-    await tx.session.flush()
+    row = await _seal_into(tx, principal.tenant_id, name.value, value, server_secret)
     return SecretRead(
         name=name,
         description=SECRET_DESCRIPTIONS[name],
@@ -196,3 +200,58 @@ async def get_secret(
             f"The tenant's secret '{name.value}' cannot be decrypted with this server's secret "
             "key (was PARLOUR_SECRET_KEY changed?); an admin must set it again."
         ) from exc
+
+
+# --- secrets owned by a domain ---------------------------------------------------------------
+# twilio: a domain with many secrets of its own (a channel account's Twilio credentials) keeps
+# them here under names it makes ("channel:<id>:auth_token"), sealed like the named ones but
+# never listed by `list_secrets`; the domain's own service decides who may set them.
+
+DOMAIN_SECRET_PREFIXES = ("channel:",)
+
+
+def _check_domain_name(name: str) -> None:
+    if not name.startswith(DOMAIN_SECRET_PREFIXES) or len(name) > 64:
+        raise ValueError(f"not a domain secret name: {name!r}")
+
+
+async def do_store_domain_secret(
+    tx: UnitOfWork, tenant_id: str, name: str, value: str, *, server_secret: str
+) -> str | None:
+    """Set (or replace) one of a domain's secrets of the tenant; its hint (see `SecretRead`)."""
+    _check_domain_name(name)
+    await _locked_tenant(tx, tenant_id)
+    return (await _seal_into(tx, tenant_id, name, value, server_secret)).hint
+
+
+async def read_domain_secret(
+    session: AsyncSession, tenant_id: str, name: str, *, server_secret: str
+) -> str | None:
+    """A domain's secret in the clear (None when not set); `SecretUnreadable` when this
+    server cannot decrypt it."""
+    _check_domain_name(name)
+    row = await repository.get_secret(session, tenant_id, name)
+    if row is None:
+        return None
+    try:
+        return _open(row, SecretBox(server_secret, purpose=SECRETS_PURPOSE))
+    except Undecryptable as exc:
+        raise SecretUnreadable(
+            "A stored credential cannot be decrypted with this server's secret key (was "
+            "PARLOUR_SECRET_KEY changed?); an admin must set it again."
+        ) from exc
+
+
+async def domain_secret_hints(
+    session: AsyncSession, tenant_id: str, names: list[str]
+) -> dict[str, str | None]:
+    """Which of these secrets are set (the keys) and their hints; never a value."""
+    rows = await repository.secrets_of(session, tenant_id)
+    return {r.name: r.hint for r in rows if r.name in names}
+
+
+async def do_forget_domain_secrets(tx: UnitOfWork, tenant_id: str, names: list[str]) -> None:
+    """Delete these secrets of the tenant (those not set are ignored)."""
+    for name in names:
+        _check_domain_name(name)
+        await repository.delete_secret(tx.session, tenant_id, name)
