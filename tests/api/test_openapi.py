@@ -23,6 +23,7 @@ SECRET_GUARDED = {
     # payments: Stripe's signed deliveries
     ("post", "/api/v1/webhooks/stripe"): {"stripeSignature"},
     ("post", "/api/v1/webhooks/stripe/{tenant_slug}"): {"stripeSignature"},
+    ("post", "/api/v1/webhooks/email"): {"emailWebhookSecret"},  # email: raw MIME inbound
 }
 
 

@@ -155,3 +155,19 @@ async def test_a_mail_over_the_size_limit_is_refused(
     assert await count_messages(runtime) == 0
     await smtp_send(runtime, mail(body="small enough"))
     assert await count_messages(runtime) == 1
+
+
+async def test_a_flood_from_one_address_is_told_to_come_back_later(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    admin = await make_user(runtime, Role.admin)
+    await email_channel(client, runtime, admin)
+    runtime.settings.email_rate_per_minute = 2
+    for n in range(2):
+        await smtp_send(runtime, mail(message_id=f"<flood{n}@mail.example>"))
+    with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+        await smtp_send(runtime, mail(message_id="<flood2@mail.example>"))
+    assert refused.value.smtp_code == 450  # temporary: a real server queues and retries
+    [thread] = await threads(runtime)
+    assert await count_messages(runtime) == 2
+    assert thread.contact_address == "ann@example.com"

@@ -10,8 +10,8 @@ conversation (routed like the desk's) with its ticket. So a forged token or head
 put a mail into someone else's conversation: at worst it starts a new one of the sender's.
 
 Lock order: the contact's users row first (every mail of one sender takes turns on it, so a
-replayed or concurrent copy finds the first), then the conversation (the message writer's
-lock), then the ticket counter.
+replayed or concurrent copy finds the first), as the desk's support start does; then, for a new
+conversation, the tenant's ticket counter; then the conversation (the message writer's lock).
 """
 
 from __future__ import annotations
