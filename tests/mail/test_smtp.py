@@ -4,10 +4,12 @@ local SMTP sink (an aiosmtpd server in the test), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import smtplib
+import socket
 
 import httpx
 import pytest
 
+from parlour.mail.listener import SmtpListener
 from parlour.models.user import Role
 from parlour.runtime import Runtime
 from tests.factories import auth, make_tenant, make_user
@@ -171,3 +173,24 @@ async def test_a_flood_from_one_address_is_told_to_come_back_later(
     [thread] = await threads(runtime)
     assert await count_messages(runtime) == 2
     assert thread.contact_address == "ann@example.com"
+
+
+async def test_the_listener_is_supervised_and_binds_once_its_port_is_free(
+    runtime: Runtime,
+) -> None:
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    runtime.settings.smtp_listen_port = port
+    listener = SmtpListener(runtime)
+    try:
+        await listener.start(wait_seconds=0.5)
+        assert listener.stats.failures >= 1  # "address in use": logged and tried again
+        assert listener.port is None
+        busy.close()
+        assert await listener.wait_ready(seconds=15)
+        assert listener.port == port
+    finally:
+        busy.close()
+        await listener.stop()

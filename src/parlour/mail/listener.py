@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from parlour.core.errors import AppError, PayloadTooLarge, RateLimited
-from parlour.core.supervise import supervise
+from parlour.core.supervise import Supervised, supervise
 from parlour.mail import ingest
 
 if TYPE_CHECKING:
@@ -99,6 +99,8 @@ class SmtpListener:
         self.port: int | None = None  # the bound port (PARLOUR_SMTP_LISTEN_PORT=0 picks one)
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        # How often serving failed and was restarted (a port in use, a socket error).
+        self.stats = Supervised("smtp-listener")
 
     def _protocol(self) -> SMTP:
         settings = self.runtime.settings
@@ -128,12 +130,19 @@ class SmtpListener:
             # Stop accepting; not `wait_closed`, which would wait for every idle session.
             server.close()
 
-    async def start(self) -> None:
-        """Start serving; returns once the port is bound (or after a few seconds of trying)."""
+    async def start(self, *, wait_seconds: float = READY_SECONDS) -> None:
+        """Start serving; returns once the port is bound, or after `wait_seconds` of trying
+        (a port still in use is tried again, with backoff, until it is free)."""
         self._ready.clear()
-        self._task = supervise("smtp-listener", self._serve)
+        self._task = supervise("smtp-listener", self._serve, stats=self.stats)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._ready.wait(), timeout=READY_SECONDS)
+            await asyncio.wait_for(self._ready.wait(), timeout=wait_seconds)
+
+    async def wait_ready(self, *, seconds: float) -> bool:
+        """Whether the listener is serving (waiting up to `seconds` for it)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), timeout=seconds)
+        return self._ready.is_set()
 
     async def stop(self) -> None:
         if self._task is not None:
