@@ -30,10 +30,13 @@ EMAIL_SECRET = HTTPBearer(
     description="`Authorization: Bearer <PARLOUR_EMAIL_WEBHOOK_SECRET>` (inbound email only).",
     auto_error=False,
 )
+# Documented as octet-stream (what clients and schema tools know how to send); any
+# Content-Type is taken, `message/rfc822` included: the body is read as the raw message.
 RAW_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "The raw email (RFC 5322 bytes, as `message/rfc822`).",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
 
