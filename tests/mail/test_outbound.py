@@ -13,7 +13,7 @@ from parlour.models.job import Job
 from parlour.models.user import Role
 from parlour.runtime import Runtime
 from tests.factories import auth, make_tenant, make_user
-from tests.mail.support import Sink, email_channel, history, mail, post_email, threads
+from tests.mail.support import PDF, Sink, email_channel, history, mail, post_email, threads
 
 
 async def _job(rt: Runtime, kind: str, status: str, timeout: float = 15.0) -> Job:
@@ -108,3 +108,34 @@ async def test_a_notification_is_sent_through_smtp(runtime: Runtime, sink: Sink)
     assert received.message["Auto-Submitted"] == "auto-generated"
     assert "2026-12-24T10:00:00+00:00" in received.message.get_content()
     await _job(runtime, "email.send", "done")
+
+
+async def test_a_reply_carries_its_attachments(
+    runtime: Runtime, client: httpx.AsyncClient, sink: Sink
+) -> None:
+    admin = await make_user(runtime, Role.admin)
+    agent = await make_user(runtime, Role.agent)
+    await email_channel(client, runtime, admin)
+    await post_email(client, mail(message_id="<att@mail.example>").as_bytes())
+    [thread] = await threads(runtime)
+    conversation = thread.conversation_id
+    headers = auth(runtime, agent)
+    await client.post(f"/api/v1/conversations/{conversation}/join", headers=headers)
+    r = await client.post(
+        "/api/v1/attachments",
+        data={"conversation_id": conversation},
+        files={"file": ("manual.pdf", PDF, "application/pdf")},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        f"/api/v1/conversations/{conversation}/messages",
+        json={"body": "The manual is attached.", "attachment_ids": [r.json()["id"]]},
+        headers=headers,
+    )
+    assert r.status_code in (200, 201), r.text
+    [received] = await sink.wait_for(1)
+    [attached] = list(received.message.iter_attachments())
+    assert attached.get_filename() == "manual.pdf"
+    assert attached.get_content_type() == "application/pdf"
+    assert attached.get_content() == PDF
