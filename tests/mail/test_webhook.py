@@ -7,10 +7,12 @@ import asyncio
 
 import httpx
 
+from parlour.attachments.storage import storage_for
 from parlour.models.user import Role
 from parlour.runtime import Runtime
 from tests.factories import auth, make_tenant, make_user
 from tests.mail.support import (
+    PDF,
     WEBHOOK_SECRET,
     count_messages,
     email_channel,
@@ -196,3 +198,26 @@ async def test_staff_addresses_and_our_own_address_may_not_write_in(
     r = await post_email(client, mail(sender="support@acme.example").as_bytes())
     assert (r.status_code, r.json()["error"]["code"]) == (403, "mail_loop")
     assert await count_messages(runtime) == 0
+
+
+async def test_a_refused_attachment_is_noted_and_a_mail_without_id_is_still_deduplicated(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    tenant_id = await _channel(runtime, client)
+    msg = mail(body="Two files.")  # no Message-ID: its bytes' hash names it
+    msg.add_attachment(
+        b"MZ\x90\x00" + b"\x00" * 200,
+        maintype="application",
+        subtype="x-msdownload",
+        filename="setup.exe",
+    )
+    msg.add_attachment(PDF, maintype="application", subtype="pdf", filename="ok.pdf")
+    raw = msg.as_bytes()
+    assert (await post_email(client, raw)).json()["status"] == "stored"
+    assert (await post_email(client, raw)).json()["status"] == "duplicate"
+    [thread] = await threads(runtime)
+    [message] = await history(runtime, tenant_id, thread.conversation_id)
+    assert [a["filename"] for a in message.attachments] == ["ok.pdf"]
+    assert message.body.startswith('Two files.\n\n[Attachment "setup.exe" was not kept: ')
+    # The replay's copy of the file was deleted again: one file on disk.
+    assert len(list(storage_for(runtime.settings).keys())) == 1
