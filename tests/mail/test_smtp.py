@@ -82,7 +82,7 @@ async def test_a_mail_threads_and_the_agent_reply_carries_the_thread(
     assert body is not None and body.get_content().strip() == "Please try the reset button."
     messages = await history(runtime, tenant_id, conversation)
     sent = next(m for m in messages if m.id == reply_id)
-    assert sent.delivery_status == "sent"
+    assert (sent.channel, sent.delivery_status) == ("email", "sent")
 
     # 3. The customer answers the reply (In-Reply-To our id): the same conversation.
     await smtp_send(

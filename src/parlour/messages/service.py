@@ -266,9 +266,11 @@ async def do_send_messages(
                 "delivery_status": None,
                 "created_at": tx.now,
             }
-            # email: staff writing in a channel conversation: a job takes it out, after commit.
+            # email: staff writing in a channel conversation: a job takes it out, after commit
+            # (the message is on that channel, like the customer's).
             job_kind = OUTBOUND_JOBS.get(conversation.channel)
             if job_kind and r.sender != conversation.customer_id and r.kind == MessageKind.text:
+                row["channel"] = conversation.channel
                 row["delivery_status"] = QUEUED
                 outbound.append((job_kind, str(row["id"]), conversation.tenant_id))
             links.update({a["id"]: row["id"] for a in carried.get(i, [])})
