@@ -7,7 +7,7 @@ import asyncio
 
 import httpx
 
-from parlour.attachments.storage import storage_for
+from parlour.attachments.storage import LocalStorage, storage_for
 from parlour.models.user import Role
 from parlour.runtime import Runtime
 from tests.factories import auth, make_tenant, make_user
@@ -220,4 +220,6 @@ async def test_a_refused_attachment_is_noted_and_a_mail_without_id_is_still_dedu
     assert [a["filename"] for a in message.attachments] == ["ok.pdf"]
     assert message.body.startswith('Two files.\n\n[Attachment "setup.exe" was not kept: ')
     # The replay's copy of the file was deleted again: one file on disk.
-    assert len(list(storage_for(runtime.settings).keys())) == 1
+    store = storage_for(runtime.settings)
+    assert isinstance(store, LocalStorage)
+    assert len(list(store.keys())) == 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READY_SECONDS = 5.0
+WILDCARDS = frozenset({"0.0.0.0", "::"})
 SESSION_TIMEOUT_SECONDS = 60.0
 
 
@@ -109,7 +111,10 @@ class SmtpListener:
             data_size_limit=settings.email_max_bytes,
             enable_SMTPUTF8=True,
             decode_data=False,
-            hostname=settings.smtp_listen_host,
+            # The name in the greeting: the bind address, or this machine's name for a wildcard.
+            hostname=settings.smtp_listen_host
+            if settings.smtp_listen_host not in WILDCARDS
+            else socket.gethostname(),
             ident="Parlour ESMTP",
             timeout=SESSION_TIMEOUT_SECONDS,
         )
