@@ -36,6 +36,7 @@ from parlour.core.proxies import ForwardedHeaders, TrustedProxies
 from parlour.deadlines.routes import router as cron_router
 from parlour.deps import credential_from
 from parlour.jobs.routes import router as jobs_router
+from parlour.mail.routes import router as email_webhook_router  # email:
 from parlour.messages.routes import router as messages_router
 from parlour.payments.routes import router as payments_router  # payments
 from parlour.ratings.routes import router as ratings_router  # timing
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api.include_router(twilio_webhook_router)  # twilio:
     api.include_router(search_router)  # search
     api.include_router(ai_router)  # ai: summaries, analyses, suggested replies
+    api.include_router(email_webhook_router)  # email: inbound raw MIME
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])
@@ -149,7 +151,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
         # attachments: uploads carry files up to their own limit (enforced by the handler too).
-        per_path={"/api/v1/attachments": upload_limit(settings)},
+        per_path={
+            "/api/v1/attachments": upload_limit(settings),
+            "/api/v1/webhooks/email": settings.email_max_bytes,  # email:
+        },
     )
     # desk: CORS for the public support API, the tenant's widget origins only (inside the CSRF
     # guard: a cross-site cookie write is refused as CSRF first).

@@ -151,6 +151,22 @@ class Settings(BaseSettings):
     ai_max_input_tokens: int = Field(default=3000, ge=200, le=200_000)  # ai:
     # ai: how many suggestion requests one user may make per minute.
     ai_suggest_rate_per_minute: int = Field(default=20, ge=1)  # ai:
+    # email: the inbound SMTP listener (off unless a host is given; port 0 picks a free one),
+    # the largest mail it or the webhook takes, the mails one client address may hand it per
+    # minute, and the bearer secret of POST /api/v1/webhooks/email (unset: 401). docs/email.md
+    smtp_listen_host: str = ""  # email:
+    smtp_listen_port: int = Field(default=2525, ge=0, le=65535)  # email:
+    email_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)  # email:
+    email_rate_per_minute: int = Field(default=60, ge=1)  # email:
+    email_webhook_secret: str = ""  # email:
+    # email: outbound SMTP (replies in email conversations, notifications); no host: not sent.
+    smtp_host: str = ""  # email:
+    smtp_port: int = Field(default=587, ge=1, le=65535)  # email:
+    smtp_username: str = ""  # email:
+    smtp_password: str = ""  # email:
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"  # email:
+    smtp_from: str = ""  # email: the From of notifications (and of replies without a channel)
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)  # email:
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod
@@ -179,6 +195,17 @@ class Settings(BaseSettings):
         if value and len(value.encode()) < MIN_SECRET_KEY_BYTES:
             raise ValueError(
                 f"PARLOUR_CRON_SECRET must be at least {MIN_SECRET_KEY_BYTES} bytes "
+                "(generate one with `openssl rand -base64 32`)"
+            )
+        return value
+
+    @field_validator("email_webhook_secret")  # email:
+    @classmethod
+    def _email_secret_long_enough(cls, value: str) -> str:
+        # email: like the cron secret, the webhook takes no other credential.
+        if value and len(value.encode()) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(
+                f"PARLOUR_EMAIL_WEBHOOK_SECRET must be at least {MIN_SECRET_KEY_BYTES} bytes "
                 "(generate one with `openssl rand -base64 32`)"
             )
         return value

@@ -30,6 +30,8 @@ from parlour.jobs.queue import JobQueue
 from parlour.jobs.registry import JobRegistry
 from parlour.jobs.registry import handlers as job_handlers
 from parlour.jobs.worker import JobWorker
+from parlour.mail import jobs as mail_jobs  # noqa: F401  # email: its jobs (registered on import)
+from parlour.mail.listener import SmtpListener  # email:
 from parlour.messages.writer import MessageWriter
 from parlour.payments import no_expert, refund_job  # payments: its deadline and its job
 from parlour.realtime.broker import Broker, InProcessBroker
@@ -62,6 +64,8 @@ class Runtime:
     deadlines: DeadlineRegistry = field(init=False)
     # routing: who gets a waiting conversation (docs/routing.md)
     router: Router = field(init=False)
+    # email: the inbound SMTP listener (started only when PARLOUR_SMTP_LISTEN_HOST is set)
+    smtp_listener: SmtpListener = field(init=False)
     _sweeper: asyncio.Task[None] | None = field(init=False, default=None)
     _sweep_stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
@@ -105,6 +109,7 @@ class Runtime:
         # ai: message analyses and summaries, queued on handovers and ends
         ai_jobs.register_with(self.jobs)
         ai_jobs.install(self.hooks, self.uow)
+        self.smtp_listener = SmtpListener(self)  # email:
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work (the caller's `async with` runs and commits it)."""
@@ -137,8 +142,11 @@ class Runtime:
                     stopping=self._sweep_stopping,
                 ),
             )
+        if self.settings.smtp_listen_host:  # email:
+            await self.smtp_listener.start()
 
     async def stop(self) -> None:
+        await self.smtp_listener.stop()  # email: no new mail while the rest stops
         if self._sweeper is not None:
             # Let the pass in hand finish (each item is a short transaction); cancel if stuck.
             self._sweep_stopping.set()

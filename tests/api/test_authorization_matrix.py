@@ -536,6 +536,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     # Stripe signs its deliveries; no user credential opens the webhook (tests/payments).
     ("POST", "/api/v1/webhooks/stripe"): Row(_everyone(400), mutates=False),
     ("POST", "/api/v1/webhooks/stripe/{tenant_slug}"): Row(_everyone(400), mutates=False),
+    # email: no user's credential opens it, only PARLOUR_EMAIL_WEBHOOK_SECRET (tests/mail).
+    ("POST", "/api/v1/webhooks/email"): Row(_everyone(401), mutates=False),
     ("GET", "/api/v1/admin/orders"): Row(_admins(200), mutates=False),
     ("GET", "/api/v1/admin/orders/{order_id}/evidence"): Row(JOB_ADMINS, mutates=False),
     ("POST", "/api/v1/admin/orders/{order_id}/refund"): Row(

@@ -25,6 +25,7 @@ SECRET_GUARDED = {
     ("post", "/api/v1/webhooks/stripe/{tenant_slug}"): {"stripeSignature"},
     ("post", "/api/v1/webhooks/twilio/{channel_id}/messages"): {"twilioSignature"},  # twilio:
     ("post", "/api/v1/webhooks/twilio/{channel_id}/status"): {"twilioSignature"},  # twilio:
+    ("post", "/api/v1/webhooks/email"): {"emailWebhookSecret"},  # email: raw MIME inbound
 }
 
 

@@ -132,6 +132,14 @@ async def find_customer_by_phone(session: AsyncSession, tenant_id: str, phone: s
     )
 
 
+# email: a channel contact is the tenant's customer with that address
+async def find_user_by_email(session: AsyncSession, tenant_id: str, email: str) -> User | None:
+    """The tenant's user with this email address (normalised), or None."""
+    return await session.scalar(
+        select(User).where(User.tenant_id == tenant_id, User.email == normalise_email(email))
+    )
+
+
 async def login(
     uow: Callable[..., UnitOfWork], *, tenant_slug: str | None, email: str, password: str
 ) -> User:

@@ -27,8 +27,13 @@ from parlour.models.conversation import Conversation
 from parlour.models.message import Message
 from parlour.realtime.envelopes import encode
 
-# The job that delivers a message of each outbound channel (the email branch adds its own).
-OUTBOUND_JOB_KINDS: dict[str, str] = {"whatsapp": "twilio.send", "sms": "twilio.send"}
+# The job that delivers a message of each outbound channel (parlour.channels for Twilio,
+# parlour.mail for email; each registers the handler of its kind).
+OUTBOUND_JOB_KINDS: dict[str, str] = {
+    "whatsapp": "twilio.send",
+    "sms": "twilio.send",
+    "email": "email.reply",
+}
 WHATSAPP_WINDOW = timedelta(hours=24)
 
 QUEUED = "queued"

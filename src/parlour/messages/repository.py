@@ -320,3 +320,8 @@ async def set_ai_status(
             .values(ai_status=status)
             .execution_options(synchronize_session=False)
         )
+
+
+async def get(session: AsyncSession, message_id: str) -> Message | None:  # email:
+    """A message by id (the caller checks its tenant and access)."""
+    return await session.get(Message, message_id)

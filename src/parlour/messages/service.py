@@ -22,6 +22,7 @@ from parlour.core.errors import (
     BadRequest,
     ConversationEnded,
     Forbidden,
+    NotFound,
     PayloadTooLarge,
     conversation_not_found,
 )
@@ -604,3 +605,40 @@ async def messages_by_ids(tx: UnitOfWork, tenant_id: str, ids: list[str]) -> lis
 async def do_set_ai_status(tx: UnitOfWork, tenant_id: str, ids: list[str], status: str) -> None:
     """Record the AI status of messages (the analysis job's outcome)."""
     await repository.set_ai_status(tx.session, tenant_id, ids, status)
+
+
+# email: what channel jobs read and record of a message.
+
+
+async def get_message(tx: UnitOfWork, principal: Principal, message_id: str) -> MessageRead:
+    """One message the caller may read (404 `message_not_found` otherwise)."""
+    found = await repository.get(tx.session, message_id)
+    if found is None or found.tenant_id != principal.tenant_id:
+        raise NotFound("Message not found.", code="message_not_found")
+    try:
+        await access_conversation(tx.session, principal, found.conversation_id)
+    except AppError:
+        raise NotFound("Message not found.", code="message_not_found") from None
+    return MessageRead.model_validate(found)
+
+
+async def do_set_delivery(
+    tx: UnitOfWork,
+    principal: Principal,
+    message_id: str,
+    *,
+    status: str,
+    external_id: str | None = None,
+) -> MessageRead:
+    """Record how a channel delivery went (the system actor only): the message's
+    `delivery_status`, and the provider's id for it when one is given."""
+    if not principal.is_system:
+        raise Forbidden("Only the system actor records deliveries.", code="forbidden")
+    found = await repository.get(tx.session, message_id)
+    if found is None or found.tenant_id != principal.tenant_id:
+        raise NotFound("Message not found.", code="message_not_found")
+    found.delivery_status = status
+    if external_id is not None:
+        found.external_id = external_id
+    await tx.session.flush()
+    return MessageRead.model_validate(found)

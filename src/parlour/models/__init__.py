@@ -10,6 +10,7 @@ from parlour.models.attachment import Attachment
 from parlour.models.canned import CannedResponse
 from parlour.models.channel import Channel, ChannelConversation  # twilio:
 from parlour.models.conversation import Conversation, Participant
+from parlour.models.email import EmailMessageId, EmailThread  # email
 from parlour.models.import_key import ImportKey  # import: parlour import bookkeeping
 from parlour.models.job import Job
 from parlour.models.message import Message
@@ -38,6 +39,8 @@ __all__ = [
     "Conversation",
     "ConversationSummary",  # ai:
     "ConversationTimer",  # timing
+    "EmailMessageId",  # email
+    "EmailThread",  # email
     "ImportKey",  # import
     "Job",
     "Message",

@@ -377,10 +377,17 @@ async def ticket_history(tx: UnitOfWork, principal: Principal, ticket_id: str) -
 # -- support conversations opened elsewhere ----------------------------------------------------
 
 
-async def do_ensure_ticket(tx: UnitOfWork, conversation_id: str, tenant_id: str) -> bool:
+async def do_ensure_ticket(
+    tx: UnitOfWork,
+    conversation_id: str,
+    tenant_id: str,
+    *,
+    contact_email: str | None = None,  # email: the address an email conversation came from
+) -> bool:
     """Give a support conversation opened another way (the customer's conversations page,
-    `POST /conversations`, staff or a key opening one for a customer) its ticket; False when it
-    has one (the support start makes it in its own transaction) or is not a support one."""
+    `POST /conversations`, staff or a key opening one for a customer, an inbound email) its
+    ticket; False when it has one (the support start makes it in its own transaction) or is
+    not a support one."""
     if await repository.for_conversation(tx.session, conversation_id, tenant_id) is not None:
         return False
     system = Principal.system_actor(tenant_id)
@@ -398,7 +405,7 @@ async def do_ensure_ticket(tx: UnitOfWork, conversation_id: str, tenant_id: str)
         status=TicketStatus.resolved if view.status == Status.ended else TicketStatus.open,
         priority=TicketPriority.normal,
         subject=_subject(view.subject, "Support conversation"),
-        contact_email=None,
+        contact_email=contact_email,  # email:
         created_at=view.created_at,
         updated_at=tx.now,
         resolved_at=tx.now if view.status == Status.ended else None,
