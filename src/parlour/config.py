@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     payments_test_provider: bool = False
     checkout_rate_per_minute: int = Field(default=10, ge=1)
     checkout_address_rate_per_minute: int = Field(default=30, ge=1)
+    # redis: many nodes (docs/deploying.md "Many nodes"). A redis:// or rediss:// URL carries
+    # realtime events between nodes and shares the rate limits; empty: one node, in-process.
+    redis_url: str = ""  # redis:
+    # redis: while Redis is away, how often subscribers re-read their conversations.
+    redis_catch_up_seconds: float = Field(default=2.0, gt=0)  # redis:
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod
@@ -180,6 +185,14 @@ class Settings(BaseSettings):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if isinstance(value, list) and value:
             IceServer(urls=value)
+        return value
+
+    @field_validator("redis_url")  # redis:
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        # redis: a typo fails at start, not as "events do not cross nodes" later.
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("PARLOUR_REDIS_URL must be a redis://, rediss:// or unix:// URL")
         return value
 
     @field_validator("trusted_proxies")
