@@ -235,6 +235,7 @@ class RedisBroker:
         (then raise: the supervisor logs it and starts this again after a backoff)."""
         pubsub = self._client.pubsub()
         loop = asyncio.get_running_loop()
+        stopping = False
         try:
             async with self._lock:
                 self._pubsub = pubsub
@@ -253,12 +254,15 @@ class RedisBroker:
                     continue
                 heard = now
                 self._handle(message)
+        except asyncio.CancelledError:
+            stopping = True  # the node stops: nothing to report
+            raise
         finally:
             was_connected = self.connected
             self.connected = False
             self._pubsub = None
             self._remote = set()
-            if was_connected:
+            if was_connected and not stopping:
                 log.warning("lost the link to Redis; catching up from the database meanwhile")
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
