@@ -189,3 +189,19 @@ async def test_a_failed_publish_is_followed_by_a_resync_marker(nodes: tuple[Node
     a.broker._connected_again()
     await _until(lambda: [e.type for e in b.heard] == [MISSED_EVENT])
     assert b.heard[0].conversation_id == "c1"
+
+
+async def test_a_broker_never_started_publishes_straight_to_redis(
+    nodes: tuple[Node, Node],
+    redis_url: str,  # noqa: F811
+) -> None:
+    """A one-shot command (`parlour close-expired`) builds the runtime without starting it:
+    its events still reach every node's clients."""
+    _, b = nodes
+    await b.broker.subscribe(CONV.channel, b.heard.append)
+    cli = Node(redis_url, b.broker._prefix)
+    try:
+        await cli.broker.publish(_message(9))
+        await _until(lambda: b.heard == [_message(9)])
+    finally:
+        await cli.stop()

@@ -161,8 +161,10 @@ class RedisBroker:
     async def publish(self, event: Event) -> None:
         # This node's listeners at once, whatever Redis does; the echo is ignored.
         self._local.deliver(event)
-        if not self.connected:
+        if self._tasks and not self.connected:
             # Not even tried: the link is down (a publish would wait for a timeout per event).
+            # A broker never started (a one-shot CLI command: `parlour close-expired`) just
+            # publishes.
             self._remember(event)
             return
         try:
