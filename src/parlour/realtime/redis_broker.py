@@ -3,7 +3,8 @@
 Every audience channel is a Redis channel `parlour:ev:<channel>` (`conversation:<id>`,
 `user:<id>`, `tenant:<t>:admins|staff|keys`). A node holds one pub/sub connection that
 multiplexes the channels its connections listen on (SUBSCRIBE when the first listener of a
-channel arrives, UNSUBSCRIBE when the last leaves) and publishes through the shared client.
+channel arrives, UNSUBSCRIBE when the last leaves); one task publishes through the shared
+client, pipelining whatever is queued, so a send's ack never waits for Redis.
 An event travels as JSON (its audience, type, encoded frame, conversation and seq), never a
 pickle; a node delivers its own events to its own listeners at once and ignores their echo.
 
@@ -17,9 +18,10 @@ re-reads its conversations after the last seq it delivered:
   connected again: `missed` on every channel once it is subscribed again;
 - while it is away: `missed` on every conversation channel every PARLOUR_REDIS_CATCH_UP_SECONDS,
   so clients keep receiving other nodes' messages, late, from the database;
-- a publish failed (or was not tried, the link being down): delivered on this node, and the
-  channel remembered; once the link is back a `resync` marker is published on it, and every
-  other node's subscribers of it catch up.
+- a publish failed (or was not tried, the link being down, or the publish queue was full):
+  delivered on this node, and the channel remembered; once the link is back (or the next
+  publish goes through) a `resync` marker is published on it, and every other node's
+  subscribers of it catch up.
 
 Typing and presence are ephemeral: lost while Redis is away, never caught up.
 Architecture: docs/architecture/scale-out.md.
@@ -56,6 +58,12 @@ HEALTH_SECONDS = 5.0
 MAX_RESYNC_CHANNELS = 10_000
 # Events nobody needs after the moment: not worth a catch-up.
 EPHEMERAL_TYPES = frozenset({"typing", "presence", "signal"})
+# Events waiting for the publisher task, and the most it sends in one pipeline. A full queue
+# (Redis too slow) remembers the channel for a resync instead of growing memory.
+PUBLISH_QUEUE_MAX = 50_000
+PUBLISH_BATCH_MAX = 500
+# On stop, how long the events still queued may take to leave.
+STOP_FLUSH_SECONDS = 2.0
 
 
 def encode_event(node: str, event: Event) -> bytes:
@@ -137,6 +145,8 @@ class RedisBroker:
         self.stats = Supervised("redis-broker-reader")
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
+        # Publishing is off the sender's path: one task pipelines what is queued, in order.
+        self._outgoing: asyncio.Queue[Event] = asyncio.Queue(maxsize=PUBLISH_QUEUE_MAX)
 
     def _key(self, channel: str) -> str:
         return self._prefix + channel
@@ -145,9 +155,13 @@ class RedisBroker:
         self._tasks = [
             supervise("redis-broker-reader", self._read_forever, stats=self.stats),
             supervise("redis-broker-catch-up", self._catch_up_forever),
+            supervise("redis-broker-publisher", self._publish_forever),
         ]
 
     async def stop(self) -> None:
+        if self._tasks and self.connected:
+            with contextlib.suppress(TimeoutError):  # what is still queued, while Redis is up
+                await asyncio.wait_for(self._outgoing.join(), STOP_FLUSH_SECONDS)
         for task in [*self._tasks, *self._background]:
             task.cancel()
         for task in [*self._tasks, *self._background]:
@@ -159,19 +173,45 @@ class RedisBroker:
     # Publishing
 
     async def publish(self, event: Event) -> None:
-        # This node's listeners at once, whatever Redis does; the echo is ignored.
-        self._local.deliver(event)
-        if self._tasks and not self.connected:
+        """Deliver on this node at once and queue for the others (the committed change never
+        waits for Redis, nor fails because of it)."""
+        self._local.deliver(event)  # the echo from Redis is ignored
+        if not self._tasks:
+            # A broker never started (a one-shot CLI command: `parlour close-expired`).
+            try:
+                await self._client.publish(self._key(event.channel), encode_event(self.node, event))
+            except (RedisError, OSError) as exc:
+                log.warning("publishing %s to Redis failed: %r", event.type, exc)
+            return
+        if not self.connected:
             # Not even tried: the link is down (a publish would wait for a timeout per event).
-            # A broker never started (a one-shot CLI command: `parlour close-expired`) just
-            # publishes.
             self._remember(event)
             return
         try:
-            await self._client.publish(self._key(event.channel), encode_event(self.node, event))
-        except (RedisError, OSError) as exc:
-            log.warning("publishing %s on %s to Redis failed: %r", event.type, event.channel, exc)
+            self._outgoing.put_nowait(event)
+        except asyncio.QueueFull:
             self._remember(event)
+
+    async def _publish_forever(self) -> None:
+        """Send queued events in order, as many as are waiting in one pipeline."""
+        while True:
+            batch = [await self._outgoing.get()]
+            while len(batch) < PUBLISH_BATCH_MAX and not self._outgoing.empty():
+                batch.append(self._outgoing.get_nowait())
+            try:
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for event in batch:
+                        pipe.publish(self._key(event.channel), encode_event(self.node, event))
+                    await pipe.execute()
+                if self._resync and self.connected:
+                    await self._send_resync()  # Redis answers again: tell what it missed
+            except (RedisError, OSError) as exc:
+                log.warning("publishing %d events to Redis failed: %r", len(batch), exc)
+                for event in batch:
+                    self._remember(event)
+            finally:
+                for _ in batch:
+                    self._outgoing.task_done()
 
     def _remember(self, event: Event) -> None:
         if event.type in EPHEMERAL_TYPES or events_missed(event.audience) is None:
