@@ -219,7 +219,11 @@ async def test_redis_restarted_mid_stream_loses_nothing(
         assert at_customer == list(range(1, last + 1))
         assert at_agent == list(range(1, last + 1))
 
-        # Live again over Redis, not only by catching up.
+        # Live again over Redis once both nodes are back on it (connected, a node does not
+        # poll the database: the next message can only come through Redis).
+        async with asyncio.timeout(30):
+            while not all("reconnected to Redis" in node.log() for node in nodes):
+                await asyncio.sleep(0.1)
         await c.send(
             {"type": "send", "conversation_id": conv.id, "client_msg_id": "after", "body": "ok"}
         )
@@ -227,8 +231,6 @@ async def test_redis_restarted_mid_stream_loses_nothing(
             lambda f: f["type"] == "message" and f["message"]["body"] == "ok", timeout=10
         )
         assert got["message"]["seq"] == last + 1
-        for node in nodes:
-            assert "reconnected to Redis" in node.log()
         await c.close()
         await a.close()
     finally:
