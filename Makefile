@@ -67,8 +67,11 @@ lint: install-test
 
 # The realtime benchmark (docs/benchmarks.md); e.g. make bench BENCH_ARGS="--backend sqlite".
 BENCH_ARGS ?=
+# search: then the search benchmark; e.g. SEARCH_BENCH_ARGS="--backend postgresql".
+SEARCH_BENCH_ARGS ?=
 bench: install-test redis
 	$(PY) -m bench.realtime_bench $(BENCH_ARGS)
+	$(PY) -m bench.search_bench $(SEARCH_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

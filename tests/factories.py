@@ -15,6 +15,7 @@ from parlour.auth.tokens import issue_token
 from parlour.conversations import service as conversations
 from parlour.conversations.schemas import ConversationRead
 from parlour.core.ids import new_id
+from parlour.models.conversation import Channel  # inbox
 from parlour.models.tenant import Tenant
 from parlour.models.user import Role
 from parlour.runtime import Runtime
@@ -77,12 +78,17 @@ def auth(rt: Runtime, principal: Principal) -> dict[str, str]:
 
 
 async def make_conversation(
-    rt: Runtime, customer: Principal, *, agent: Principal | None = None, kind: str = "support"
+    rt: Runtime,
+    customer: Principal,
+    *,
+    agent: Principal | None = None,
+    kind: str = "support",
+    channel: Channel = Channel.web,  # inbox
 ) -> ConversationRead:
-    """A conversation opened by the customer; joined by `agent` when given."""
+    """A conversation opened by the customer (on `channel`); joined by `agent` when given."""
     async with rt.uow() as tx:
         conversation = await conversations.do_create_conversation(
-            tx, customer, kind=kind, customer_id=None, subject="Help"
+            tx, customer, kind=kind, customer_id=None, subject="Help", channel=channel
         )
         if agent is not None:
             conversation = await conversations.do_join(tx, agent, conversation.id)

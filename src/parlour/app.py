@@ -38,6 +38,7 @@ from parlour.ratings.routes import router as ratings_router  # timing
 from parlour.realtime.gateway import router as realtime_router
 from parlour.routing.routes import router as routing_router  # routing
 from parlour.runtime import Runtime, build_runtime
+from parlour.search.routes import router as search_router  # search
 from parlour.tenants.routes import router as tenant_router
 from parlour.tickets import cors as support_cors  # desk
 from parlour.tickets.routes import router as tickets_router  # desk
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     # desk: tickets and the public support start
     api.include_router(tickets_router)
     api.include_router(support_router)
+    api.include_router(search_router)  # search
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])

@@ -12,6 +12,7 @@ from parlour.auth.service import do_ensure_default_tenant, get_tenant_by_slug
 from parlour.config import Settings
 from parlour.core.migrations import schema_status, upgrade
 from parlour.core.uow import UnitOfWork
+from parlour.importer import cli as importer_cli  # import
 from parlour.jobs import cli as jobs_cli
 from parlour.models.tenant import Tenant
 from parlour.runtime import Runtime, build_runtime
@@ -26,6 +27,7 @@ db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(jobs_cli.app, name="jobs")
 app.command("export")(transcripts_cli.export)  # transcripts: parlour export
+app.command("import")(importer_cli.import_data)  # import: parlour import
 
 T = TypeVar("T")
 
@@ -204,6 +206,36 @@ def create_user(
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"created {user_role.value} {email} ({user_id})")
+
+
+# import: imported people come without a password; the operator sets one.
+@app.command("set-password")
+def set_password(
+    email: str,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+    tenant: Annotated[str | None, typer.Option(help="Tenant slug (default).")] = None,
+) -> None:
+    """Set an existing user's password (for example one `parlour import` brought in, which
+    has none); their earlier sign-ins end."""
+    from parlour.auth.revocation import set_password_by_operator
+    from parlour.core.errors import AppError
+
+    async def work(rt: Runtime) -> str:
+        async with rt.uow(write=False) as tx:
+            tenant_id = (await get_tenant_by_slug(tx.session, tenant)).id
+        user = await set_password_by_operator(
+            rt.uow, tenant_id=tenant_id, email=email, new_password=password
+        )
+        return user.id
+
+    try:
+        user_id = _with_runtime(work)
+    except AppError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"password set for {email} ({user_id})")
 
 
 @app.command("create-api-key")

@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     redis_url: str = ""  # redis:
     # redis: while Redis is away, how often subscribers re-read their conversations.
     redis_catch_up_seconds: float = Field(default=2.0, gt=0)  # redis:
+    # import: the PostgreSQL connection pool per process (docs/operations.md sizes it against
+    # max_connections): kept open, and opened beyond that under load and closed again.
+    db_pool_size: int = Field(default=10, ge=1, le=500)  # import
+    db_max_overflow: int = Field(default=10, ge=0, le=500)  # import
+    # search: searches one caller may run per minute (each is a full-text query).
+    search_rate_per_minute: int = Field(default=60, ge=1)  # search:
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod

@@ -162,7 +162,12 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     url = settings.resolved_database_url()
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, sqlite_synchronous=settings.sqlite_synchronous)
+    engine = create_engine(
+        url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pool_size=settings.db_pool_size,  # import: pool settings
+        max_overflow=settings.db_max_overflow,
+    )
     # redis: PARLOUR_REDIS_URL makes this one of many nodes; without it, the embedded default.
     redis = redis_client(settings.redis_url) if settings.redis_url else None
     broker: Broker = (

@@ -293,6 +293,8 @@ MATRIX: dict[tuple[str, str], Row] = {
         mutates=False,
     ),
     ("GET", "/api/v1/conversations"): Row(_signed_in(200), mutates=False),
+    # inbox: everyone signed in has their own counts (keys: all 0); see conversations/test_inbox
+    ("GET", "/api/v1/conversations/unread"): Row(_signed_in(200), mutates=False),
     ("POST", "/api/v1/conversations"): Row(
         _statuses(
             anonymous=401,
@@ -570,6 +572,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         ),
         body=lambda c: {"minutes": 5},
     ),
+    # search: every signed-in caller searches what it may read (the shared conversation's
+    # subject "Help" is the query; who may not read it must not see it, checked below).
+    ("GET", "/api/v1/search"): Row(_signed_in(200), mutates=False),
 }
 
 
@@ -636,6 +641,8 @@ async def test_who_may_not(client: httpx.AsyncClient, runtime: Runtime, world: W
                 .replace("{ticket_id}", ticket_id)  # desk
                 .replace("{canned_id}", canned_id)
             )
+            if path == "/api/v1/search":  # search: the query a search needs
+                url += "?q=Help"
             url = payments_ids.fill(url)  # payments
             if "{user_id}" in url:
                 target = await make_member(runtime, "customer", name="Target")

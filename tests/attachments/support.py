@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import math
 import random
 import struct
+import wave
 import zlib
 from typing import Any
 
@@ -64,3 +66,47 @@ async def upload(
         data={"conversation_id": conversation_id},
         headers=headers,
     )
+
+
+# inbox: small real media files for the audio and video messages.
+def wav(seconds: float = 0.5, *, rate: int = 8000) -> bytes:
+    """A mono 16-bit PCM WAV of a 440 Hz tone, written by the standard `wave` module."""
+    frames = b"".join(
+        struct.pack("<h", int(12000 * math.sin(2 * math.pi * 440 * i / rate)))
+        for i in range(int(seconds * rate))
+    )
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    return out.getvalue()
+
+
+def iso_media(major_brand: bytes, compatible: tuple[bytes, ...] = (b"isom",)) -> bytes:
+    """The start of an ISO media file (MP4, M4A, 3GP): its `ftyp` box and an empty `mdat`."""
+    body = major_brand + struct.pack(">I", 0) + b"".join(compatible)
+    ftyp = struct.pack(">I", 8 + len(body)) + b"ftyp" + body
+    return ftyp + struct.pack(">I", 16) + b"mdat" + bytes(8)
+
+
+def ogg_page() -> bytes:
+    """An Ogg page header carrying an Opus head (how a WhatsApp voice note begins)."""
+    head = b"OpusHead" + bytes([1, 1]) + struct.pack("<HIhB", 312, 48000, 0, 0)
+    return (
+        b"OggS"
+        + bytes([0, 2])
+        + bytes(8)
+        + bytes(4)
+        + bytes(4)
+        + bytes(4)
+        + bytes([1, len(head)])
+        + head
+    )
+
+
+def webm_header() -> bytes:
+    """An EBML header whose DocType is webm."""
+    doctype = b"\x42\x82" + bytes([0x84]) + b"webm"
+    return b"\x1a\x45\xdf\xa3" + bytes([0x80 | len(doctype)]) + doctype + bytes(32)

@@ -44,7 +44,7 @@ from parlour.models.appointment import (
     Availability,
     AvailabilityKind,
 )
-from parlour.models.conversation import EndReason, ParticipantRole
+from parlour.models.conversation import Conversation, EndReason, ParticipantRole, Status
 from parlour.models.tenant import Tenant
 from parlour.models.user import User
 
@@ -782,3 +782,59 @@ async def list_experts(tx: UnitOfWork, principal: Principal) -> list[ExpertRead]
         for u, tz in rows
         if u.is_staff
     ]
+
+
+# import: appointments another system recorded, for conversations `parlour import` made.
+
+
+async def do_import_appointment(
+    tx: UnitOfWork,
+    conversation: Conversation,
+    *,
+    expert_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    status: str,
+    created_at: datetime,
+    cancelled_at: datetime | None = None,
+) -> Appointment:
+    """The appointment behind an imported appointment chat. Parlour's rules hold: it ends after
+    it starts, an expert is never booked twice at once (409 `slot_taken`, from the database's
+    rule), its chat closes the tenant's grace hours after the end. A scheduled one still to
+    come gets its reminder; one whose deadline passed is completed by the sweep."""
+    if status not in AppointmentStatus.__members__ or status == AppointmentStatus.pending_payment:
+        raise BadRequest(f"Unknown appointment status '{status}'.", code="invalid_status")
+    if ends_at <= starts_at:
+        raise BadRequest("An appointment ends after it starts.", code="invalid_times")
+    tenant = await get_tenant(tx.session, conversation.tenant_id)
+    expert = await get_user(tx.session, Principal.system_actor(tenant.id), expert_id)
+    if not expert.is_staff:
+        raise _expert_not_found()
+    closes_at = ends_at + timedelta(hours=tenant.typed_settings.appointment_grace_hours)
+    appointment = Appointment(
+        id=new_id(),
+        tenant_id=tenant.id,
+        customer_id=conversation.customer_id,
+        expert_id=expert.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        closes_at=closes_at,
+        status=status,
+        conversation_id=conversation.id,
+        created_by="system",
+        created_at=created_at,
+        cancelled_by="system" if status == AppointmentStatus.cancelled else None,
+        cancelled_at=(cancelled_at or created_at)
+        if status == AppointmentStatus.cancelled
+        else None,
+        completed_at=conversation.ended_at if status == AppointmentStatus.completed else None,
+    )
+    if status != AppointmentStatus.cancelled:
+        await _refuse_overlap(tx, tenant.id, expert.id, starts_at, ends_at)
+    tx.session.add(appointment)
+    await _flush_or_slot_taken(tx)
+    if conversation.status != Status.ended:
+        await conversations.do_set_closes_at(tx, conversation.id, tenant.id, closes_at)
+    if status == AppointmentStatus.scheduled and starts_at > tx.now:
+        await _schedule_reminder(tx, tenant, appointment)
+    return appointment

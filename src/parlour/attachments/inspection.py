@@ -41,15 +41,28 @@ DOCUMENTS = {
     "application/vnd.oasis.opendocument.text",
     "application/vnd.oasis.opendocument.spreadsheet",
     "application/vnd.oasis.opendocument.presentation",
+}
+# inbox: voice notes and clips (WhatsApp's are Ogg Opus), played in the pages with <audio> and
+# <video> and served inline: a media element only plays them, never runs them.
+AUDIO = {
     "audio/mpeg",
     "audio/mp4",
     "audio/ogg",
     "audio/aac",
-    "audio/x-wav",
-    "audio/x-flac",
+    "audio/wav",
+    "audio/flac",
+    "audio/amr",
 }
+VIDEO = {"video/mp4", "video/webm", "video/3gpp"}
+MEDIA = AUDIO | VIDEO
 TEXT = "text/plain"
-ALLOWED = INLINE_IMAGES | DOCUMENTS | {TEXT}
+ALLOWED = INLINE_IMAGES | DOCUMENTS | MEDIA | {TEXT}
+# The registered names for what `filetype` calls by older or private ones.
+_STANDARD_NAMES = {
+    "image/apng": "image/png",
+    "audio/x-wav": "audio/wav",
+    "audio/x-flac": "audio/flac",
+}
 
 THUMBNAIL_SIZE = (320, 320)
 # GIF animation details worth keeping through the re-encode; everything else in `info`
@@ -85,13 +98,28 @@ def sniff(data: bytes) -> str:
         raise BadRequest("The file is empty.", code="empty_file")
     kind = filetype.guess(data[:8192])
     if kind is not None:
-        mime = "image/png" if kind.mime == "image/apng" else kind.mime
+        mime = _STANDARD_NAMES.get(kind.mime, kind.mime)
+        mime = _iso_media_brand(data) or mime
         if mime in ALLOWED:
             return mime
         raise UnsupportedType(f"Files of type {mime} cannot be attached.")
     if _is_text(data):
         return TEXT
     raise UnsupportedType()
+
+
+def _iso_media_brand(data: bytes) -> str | None:
+    """An ISO media file's type from its major brand (`ftyp`), where `filetype`, which checks
+    the compatible brands first, calls it video/mp4: M4A audio and 3GPP video (phones' clips
+    and voice notes) say what they are in the major brand."""
+    if len(data) < 12 or data[4:8] != b"ftyp":
+        return None
+    brand = data[8:12]
+    if brand in (b"M4A ", b"M4B "):
+        return "audio/mp4"
+    if brand[:3] in (b"3gp", b"3g2"):
+        return "video/3gpp"
+    return None
 
 
 def _is_text(data: bytes) -> bool:

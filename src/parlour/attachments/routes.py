@@ -24,17 +24,26 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from parlour.attachments import service
-from parlour.attachments.inspection import INLINE_IMAGES, TEXT, Prepared, clean_filename, prepare
+from parlour.attachments.inspection import (
+    INLINE_IMAGES,
+    MEDIA,
+    TEXT,
+    Prepared,
+    clean_filename,
+    prepare,
+)
+from parlour.attachments.ranges import ByteRange, Unsatisfiable, requested_range  # inbox
 from parlour.attachments.schemas import AttachmentRead
 from parlour.attachments.storage import LocalStorage, Storage, StorageError
 from parlour.config import Settings
 from parlour.core.errors import BadRequest, NotFound, PayloadTooLarge, conversation_not_found
-from parlour.core.http import error_responses
+from parlour.core.http import error_response, error_responses
+from parlour.core.schemas import ErrorResponse
 from parlour.deps import PrincipalDep, RuntimeDep
 
 log = logging.getLogger(__name__)
@@ -208,9 +217,18 @@ def _disposition(kind: str, filename: str) -> str:
 
 
 async def _serve(
-    storage: Storage, key: str, content_type: str, *, inline: bool, filename: str
+    storage: Storage,
+    key: str,
+    content_type: str,
+    *,
+    inline: bool,
+    filename: str,
+    part: ByteRange | None = None,
 ) -> StreamingResponse:
-    chunks = storage.open(key)
+    if part is None:
+        chunks = storage.open(key)
+    else:  # inbox: one byte range of it (206)
+        chunks = storage.open(key, start=part.start, length=part.length)
     try:
         first = await anext(chunks, b"")
     except StorageError:
@@ -226,30 +244,58 @@ async def _serve(
     served_type = f"{TEXT}; charset=utf-8" if content_type == TEXT else content_type
     headers = dict(SECURITY_HEADERS)
     headers["Content-Disposition"] = _disposition("inline" if inline else "attachment", filename)
-    return StreamingResponse(body(), media_type=served_type, headers=headers)
+    if part is None:
+        return StreamingResponse(body(), media_type=served_type, headers=headers)
+    headers["Content-Range"] = part.content_range
+    headers["Content-Length"] = str(part.length)
+    return StreamingResponse(body(), status_code=206, media_type=served_type, headers=headers)
 
 
 FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/octet-stream": {}}, "description": "The file."},
     **error_responses(401, 404, 422),
 }
+# inbox: a part of the file (Range), or a range outside it.
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **FILE_RESPONSES,
+    206: {"content": {"application/octet-stream": {}}, "description": "The requested range."},
+    416: {
+        "model": ErrorResponse,
+        "description": "The range lies outside the file (`Content-Range: bytes */size`).",
+    },
+}
 
 
-@router.get("/{attachment_id}", response_class=StreamingResponse, responses=FILE_RESPONSES)
+@router.get("/{attachment_id}", response_class=StreamingResponse, responses=DOWNLOAD_RESPONSES)
 async def download_attachment(
-    attachment_id: AttachmentIdPath, principal: PrincipalDep, runtime: RuntimeDep
-) -> StreamingResponse:
+    attachment_id: AttachmentIdPath, request: Request, principal: PrincipalDep, runtime: RuntimeDep
+) -> Response:
     """The file, to the conversation's readers (before it is sent: only its uploader). Safe
-    image types are served inline; everything else as a download."""
+    image types, audio and video are served inline (a media element plays them); everything
+    else as a download. A single `Range: bytes=…` is answered with 206 (media seeking)."""
     async with runtime.uow(write=False) as tx:
         a = await service.get_readable(tx, principal, attachment_id)
-    return await _serve(
+    try:
+        part = requested_range(
+            request.headers.get("range"), size=a.size, if_range=request.headers.get("if-range")
+        )
+    except Unsatisfiable:
+        return error_response(
+            416,
+            "range_not_satisfiable",
+            f"The range lies outside the file ({a.size} bytes).",
+            {"Content-Range": f"bytes */{a.size}", "X-Content-Type-Options": "nosniff"},
+        )
+    response = await _serve(
         storage_for(runtime.settings),
         a.storage_key,
         a.content_type,
-        inline=a.content_type in INLINE_IMAGES,
+        inline=a.content_type in INLINE_IMAGES or a.content_type in MEDIA,
         filename=a.filename,
+        part=part,
     )
+    response.headers["Accept-Ranges"] = "bytes"
+    return response
 
 
 @router.get(

@@ -28,7 +28,10 @@ class StorageError(Exception):
 class Storage(Protocol):
     async def put(self, data: bytes) -> str: ...
 
-    def open(self, key: str) -> AsyncIterator[bytes]: ...
+    # inbox: `start`/`length` serve a byte range (media elements seek with Range requests).
+    def open(
+        self, key: str, *, start: int = 0, length: int | None = None
+    ) -> AsyncIterator[bytes]: ...
 
     async def delete(self, key: str) -> None: ...
 
@@ -74,14 +77,25 @@ class LocalStorage:
                 tmp.unlink()
             raise
 
-    async def open(self, key: str) -> AsyncIterator[bytes]:
+    async def open(
+        self, key: str, *, start: int = 0, length: int | None = None
+    ) -> AsyncIterator[bytes]:
         path = self._path(key)
         try:
             handle = await asyncio.to_thread(path.open, "rb")
         except OSError as exc:
             raise StorageError(f"cannot read {key}") from exc
         try:
-            while chunk := await asyncio.to_thread(handle.read, CHUNK):
+            if start:
+                await asyncio.to_thread(handle.seek, start)
+            left = length
+            while left is None or left > 0:
+                want = CHUNK if left is None else min(CHUNK, left)
+                chunk = await asyncio.to_thread(handle.read, want)
+                if not chunk:
+                    break
+                if left is not None:
+                    left -= len(chunk)
                 yield chunk
         finally:
             handle.close()

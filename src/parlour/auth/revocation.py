@@ -145,3 +145,30 @@ async def _locked_user(tx: UnitOfWork, principal: Principal, user_id: str) -> Us
     if user is None:
         raise NotFound("User not found.", code="user_not_found")
     return user
+
+
+# import: people `parlour import` brought in have no password; the operator gives one.
+async def set_password_by_operator(
+    uow: Callable[..., UnitOfWork], *, tenant_id: str, email: str, new_password: str
+) -> User:
+    """Set the password of the tenant's user with this email (the operator, on the command
+    line: imported people have none, and Parlour sends no reset mail). Every token issued
+    before stops working, open sockets included. Hashing runs outside the transaction."""
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise BadRequest(
+            f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.", code="weak_password"
+        )
+    new_hash = await hash_password(new_password)
+    async with uow() as tx:
+        user = await tx.session.scalar(
+            select(User)
+            .where(User.tenant_id == tenant_id, User.email == email.strip().lower())
+            .with_for_update()
+        )
+        if user is None or user.is_guest:
+            raise NotFound("No user with this email in the tenant.", code="user_not_found")
+        user.password_hash = new_hash
+        user.tokens_valid_after = tx.now
+        await tx.session.flush()
+        tx.emit(credentials_changed(Audience.user(user.id)))
+    return user

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,6 +56,22 @@ async def do_ensure_default_tenant(session: AsyncSession, *, now: datetime) -> T
         tenant = Tenant(id=new_id(), slug=DEFAULT_TENANT_SLUG, name="Parlour", created_at=now)
         session.add(tenant)
         await session.flush()
+    return tenant
+
+
+# import: `parlour import --tenant SLUG` brings data into a tenant it creates when missing.
+async def do_ensure_tenant(session: AsyncSession, slug: str, *, now: datetime) -> Tenant:
+    """The tenant with this slug, created (named after it) on first use. Two callers creating
+    it at once both get the one row: `ON CONFLICT DO NOTHING` makes the second wait for the
+    first's insert (PostgreSQL; SQLite's writer lock orders them), then both read it."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(Tenant)
+        .values(id=new_id(), slug=slug, name=slug, settings={}, created_at=now)
+        .on_conflict_do_nothing(index_elements=["slug"])
+    )
+    tenant = await find_tenant_by_slug(session, slug)
+    assert tenant is not None
     return tenant
 
 

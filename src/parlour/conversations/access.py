@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parlour.auth.principal import Principal
@@ -34,6 +34,20 @@ def may_read(
     return (
         participant is not None or principal.is_admin or principal.is_service or principal.is_system
     )
+
+
+def readable_by(principal: Principal) -> ColumnElement[bool]:  # search:
+    """`may_read` as a condition on `Conversation`, for queries over many conversations
+    (search): the same rule, so a list never shows what reading one would refuse."""
+    in_tenant = Conversation.tenant_id == principal.tenant_id
+    if principal.is_admin or principal.is_service or principal.is_system:
+        return in_tenant
+    if principal.user_id is None:
+        return false()
+    taking_part = select(Participant.conversation_id).where(
+        Participant.user_id == principal.user_id, Participant.tenant_id == principal.tenant_id
+    )
+    return and_(in_tenant, Conversation.id.in_(taking_part))
 
 
 async def access_conversation(

@@ -17,6 +17,7 @@ from parlour.conversations import repository
 from parlour.conversations.access import access_conversation
 from parlour.conversations.receipts import is_private_reader, private_in
 from parlour.conversations.schemas import ReadState
+from parlour.conversations.unread import emit_unread  # inbox
 from parlour.core.errors import AppError, BadRequest
 from parlour.core.uow import UnitOfWork
 from parlour.realtime.envelopes import read_event
@@ -85,6 +86,14 @@ async def do_mark_read_many(
                         private=private,
                     )
                 )
+                if part.left_at is None:  # inbox: the reader's own inbox counts
+                    emit_unread(
+                        tx,
+                        conversation_id=conversation.id,
+                        channel=conversation.channel,
+                        last_seq=conversation.last_seq,
+                        pointers=[(part.user_id, target)],
+                    )
             last = max(target, part.last_read_seq)
             state = ReadState(
                 conversation_id=conversation.id,

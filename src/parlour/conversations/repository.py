@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Select, Table, bindparam, select, update
+from sqlalchemy import Select, Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parlour.models.conversation import Conversation, Participant, ParticipantRole, Status
@@ -130,3 +130,24 @@ async def current_agents(
         .execution_options(populate_existing=True)
     )
     return [(p, name) for p, name in rows]
+
+
+# inbox: unread totals per channel.
+async def unread_by_channel(session: AsyncSession, tenant_id: str, user_id: str) -> dict[str, int]:
+    """channel → messages the user has not read yet, over the conversations they currently
+    take part in (left ones do not count), in one grouped query that starts from the user's
+    participant rows (ix_participants_user_id) and reaches each conversation by its key."""
+    unread = Conversation.last_seq - Participant.last_read_seq
+    rows = await session.execute(
+        select(Conversation.channel, func.sum(unread))
+        .join(Participant, Participant.conversation_id == Conversation.id)
+        .where(
+            Participant.user_id == user_id,
+            Participant.tenant_id == tenant_id,
+            Participant.left_at.is_(None),
+            Conversation.tenant_id == tenant_id,
+            Conversation.last_seq > Participant.last_read_seq,
+        )
+        .group_by(Conversation.channel)
+    )
+    return {channel: int(total) for channel, total in rows}

@@ -17,11 +17,13 @@ from parlour.conversations.schemas import (
     ParticipantAdd,
     ReadIn,
     ReadState,
+    UnreadTotals,
 )
+from parlour.conversations.unread import unread_totals  # inbox
 from parlour.core.http import error_responses
 from parlour.core.proxies import client_ip
 from parlour.deps import ConversationIdPath, PrincipalDep, RuntimeDep
-from parlour.models.conversation import Status
+from parlour.models.conversation import Channel, Status
 from parlour.models.user import Role
 from parlour.runtime import Runtime
 from parlour.timing import service as timing  # timing
@@ -82,14 +84,25 @@ async def list_conversations(
     scope: service.Scope = "mine",
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 50,
+    channel: Channel | None = None,  # inbox
 ) -> ConversationPage:
     """The caller's conversations, newest activity first (`scope=queue`: waiting ones, staff;
-    `scope=all`: the tenant's, admins)."""
+    `scope=all`: the tenant's, admins); `channel` keeps one channel's (web, whatsapp, sms,
+    email). Each carries its `channel` and the caller's `unread_count`."""
     async with runtime.uow(write=False) as tx:
         found = await service.list_conversations(
-            tx, principal, scope=scope, status=status, limit=limit
+            tx, principal, scope=scope, status=status, limit=limit, channel=channel
         )
     return ConversationPage(conversations=found)
+
+
+# inbox: declared before `/{conversation_id}`, which would otherwise take "unread" as an id.
+@router.get("/unread", response_model=UnreadTotals, responses=error_responses(401, 422))
+async def get_unread_totals(principal: PrincipalDep, runtime: RuntimeDep) -> UnreadTotals:
+    """The caller's unread messages in all and per channel, over the conversations they take
+    part in (a customer: their own; staff: those they have joined and not left)."""
+    async with runtime.uow(write=False) as tx:
+        return await unread_totals(tx, principal)
 
 
 @router.get("/{conversation_id}", response_model=ConversationRead, responses=ERRORS)

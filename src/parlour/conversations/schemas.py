@@ -124,3 +124,11 @@ class ReadState(OutputModel):
 class ConversationPage(OutputModel):
     # `scope=queue` lists QueueEntry items for staff who may not read those conversations.
     conversations: list[ConversationRead | QueueEntry]
+
+
+# inbox
+class UnreadTotals(OutputModel):
+    """The caller's unread messages: in all, and per channel (every known channel listed)."""
+
+    total: int
+    channels: dict[str, int]

@@ -28,6 +28,7 @@ from parlour.conversations.schemas import (
     QueueEntry,
     ReadState,
 )
+from parlour.conversations.unread import emit_unread  # inbox
 from parlour.core.domain_events import DomainEvent
 from parlour.core.errors import (
     BadRequest,
@@ -42,6 +43,7 @@ from parlour.messages import service as message_service
 from parlour.messages.schemas import MessageRead
 from parlour.messages.service import do_append_system_message
 from parlour.models.conversation import (
+    Channel,
     Conversation,
     EndReason,
     Participant,
@@ -131,7 +133,10 @@ async def conversation_views(
                     )
                     for p, name in parts
                 ],
-                unread_count=max(0, c.last_seq - mine.last_read_seq) if mine else 0,
+                # inbox: a participant who left no longer counts what they no longer follow.
+                unread_count=(
+                    max(0, c.last_seq - mine.last_read_seq) if mine and mine.left_at is None else 0
+                ),
                 last_message=MessageRead.model_validate(last[c.id]) if c.id in last else None,
             )
         )
@@ -216,10 +221,12 @@ async def do_create_conversation(
     customer_id: str | None,
     subject: str | None,
     closes_at: datetime | None = None,
+    channel: Channel = Channel.web,  # inbox
 ) -> ConversationRead:
     """Open a conversation for a customer: staff, service keys and the system actor for
     anyone, a customer for itself and only in the kinds its tenant lets customers open.
-    `closes_at` (staff, keys, system) is the deadline at which the sweep ends it (`expired`)."""
+    `closes_at` (staff, keys, system) is the deadline at which the sweep ends it (`expired`).
+    `channel` is where it travels (web; a channel's inbound traffic names its own)."""
     if principal.is_customer:
         if customer_id not in (None, principal.user_id):
             raise Forbidden("Customers open conversations only for themselves.")
@@ -248,7 +255,7 @@ async def do_create_conversation(
         id=new_id(),
         tenant_id=principal.tenant_id,
         kind=kind,
-        channel="web",
+        channel=Channel(channel).value,  # inbox
         status=Status.waiting,
         subject=subject or None,
         customer_id=customer.id,
@@ -333,6 +340,7 @@ async def list_conversations(
     scope: Scope = "mine",
     status: Status | None = None,
     limit: int = 50,
+    channel: Channel | None = None,  # inbox
 ) -> list[ConversationRead | QueueEntry]:
     """The caller's conversations (`mine`), the tenant's waiting queue (`queue`, staff) or all
     of the tenant's (`all`, admins and service keys); newest activity first.
@@ -358,6 +366,8 @@ async def list_conversations(
         query = repository.for_tenant(principal.tenant_id)
     if status is not None:
         query = query.where(Conversation.status == status)
+    if channel is not None:  # inbox
+        query = query.where(Conversation.channel == Channel(channel).value)
     query = query.order_by(Conversation.last_activity_at.desc(), Conversation.id).limit(limit)
     conversations = list(await tx.session.scalars(query))
     views = await conversation_views(tx, conversations, viewer_id=principal.user_id)
@@ -402,6 +412,15 @@ async def _staff_join(
         participant.last_read_seq = conversation.last_seq
         if conversation.status == Status.waiting:
             conversation.status = Status.active
+        # inbox: the agent has read it all (their counts learn it; the join message told
+        # them otherwise a moment ago).
+        emit_unread(
+            tx,
+            conversation_id=conversation.id,
+            channel=conversation.channel,
+            last_seq=conversation.last_seq,
+            pointers=[(user.id, conversation.last_seq)],
+        )
     _emit_joined(tx, conversation, user.id, participant.role, by)
     return participant
 
@@ -725,6 +744,14 @@ async def do_mark_read(
                 conversation_id=conversation.id, user_id=part.user_id, seq=seq, private=private
             )
         )
+        if part.left_at is None:  # inbox
+            emit_unread(
+                tx,
+                conversation_id=conversation.id,
+                channel=conversation.channel,
+                last_seq=conversation.last_seq,
+                pointers=[(part.user_id, seq)],
+            )
     return ReadState(
         conversation_id=conversation.id,
         user_id=part.user_id,
@@ -921,3 +948,69 @@ async def lock_conversation(
     does not exist there). For another domain's change that must serialise with the lifecycle
     (joins, ends, sends); the caller does its own access check."""
     return await repository.lock(tx.session, conversation_id, tenant_id)
+
+
+# import: `parlour import` brings conversations another system recorded (parlour.importer).
+
+
+async def do_import_conversation(
+    tx: UnitOfWork,
+    tenant_id: str,
+    *,
+    kind: str,
+    channel: str,
+    status: str,
+    subject: str | None,
+    customer_id: str,
+    agent_ids: list[str],
+    created_at: datetime,
+    ended_at: datetime | None,
+    end_reason: str | None,
+    closes_at: datetime | None = None,
+    summary: str | None = None,
+) -> Conversation:
+    """A conversation as another system recorded it, with its own times, status and people
+    (the customer and the agents who took part). History, not news: no "started" notice and no
+    events; its messages follow through `messages.service.do_import_messages`, which numbers
+    them. The people must be the tenant's: the customer a customer, the agents staff."""
+    if status not in Status.__members__:
+        raise BadRequest(f"Unknown conversation status '{status}'.", code="invalid_status")
+    if (status == Status.ended) != (ended_at is not None and end_reason is not None):
+        raise BadRequest(
+            "An ended conversation needs ended_at and end_reason (and only it).",
+            code="invalid_status",
+        )
+    if end_reason is not None and end_reason not in EndReason.__members__:
+        raise BadRequest(f"Unknown end reason '{end_reason}'.", code="invalid_end_reason")
+    system = Principal.system_actor(tenant_id)
+    customer = await get_user(tx.session, system, customer_id)
+    if customer.role != Role.customer:
+        raise BadRequest("Conversations are opened for customers.", code="not_a_customer")
+    for agent_id in agent_ids:
+        if not (await get_user(tx.session, system, agent_id)).is_staff:
+            raise BadRequest("Only staff take part as agents.", code="not_staff")
+    conversation = Conversation(
+        id=new_id(),
+        tenant_id=tenant_id,
+        kind=kind,
+        channel=channel,
+        status=status,
+        subject=(subject or "")[:200] or None,
+        customer_id=customer.id,
+        created_by_id=None,
+        created_at=created_at,
+        last_activity_at=ended_at or created_at,
+        closes_at=closes_at,
+        ended_at=ended_at,
+        end_reason=end_reason,
+        last_seq=0,
+        summary=summary,
+    )
+    tx.session.add(conversation)
+    for user_id, role in [(customer.id, ParticipantRole.customer)] + [
+        (a, ParticipantRole.agent) for a in dict.fromkeys(agent_ids) if a != customer.id
+    ]:
+        participant = _add_participant(tx, conversation, user_id, role)
+        participant.joined_at = created_at
+    await tx.session.flush()
+    return conversation

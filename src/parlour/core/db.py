@@ -58,9 +58,17 @@ def is_sqlite(url: str) -> bool:
 SQLITE_SYNCHRONOUS_LEVELS = ("FULL", "NORMAL")
 
 
-def create_engine(url: str, *, echo: bool = False, sqlite_synchronous: str = "FULL") -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    sqlite_synchronous: str = "FULL",
+    pool_size: int = 10,
+    max_overflow: int = 10,
+) -> AsyncEngine:
     """An async engine. SQLite gets WAL, a busy timeout, the configured `synchronous` level
-    and transactions SQLAlchemy controls."""
+    and transactions SQLAlchemy controls; PostgreSQL a pool of `pool_size` connections kept
+    open plus up to `max_overflow` more under load (docs/operations.md)."""
     if is_sqlite(url):
         if sqlite_synchronous not in SQLITE_SYNCHRONOUS_LEVELS:
             raise ValueError(
@@ -70,7 +78,9 @@ def create_engine(url: str, *, echo: bool = False, sqlite_synchronous: str = "FU
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine, synchronous=sqlite_synchronous)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+    )
 
 
 def _configure_sqlite(engine: AsyncEngine, *, synchronous: str) -> None:

@@ -43,7 +43,11 @@ _LOCK_FOR_SEND = (
         Participant,
         and_(
             Participant.conversation_id == Conversation.id,
-            Participant.user_id.in_(bindparam("user_ids", expanding=True)),
+            # inbox: the senders' rows, and every current participant's (their unread counts).
+            or_(
+                Participant.user_id.in_(bindparam("user_ids", expanding=True)),
+                Participant.left_at.is_(None),
+            ),
         ),
     )
     .where(Conversation.id.in_(bindparam("conversation_ids", expanding=True)))
@@ -57,7 +61,8 @@ _LOCK_FOR_SEND = (
 async def lock_for_send(
     session: AsyncSession, conversation_ids: Collection[str], user_ids: Collection[str]
 ) -> list[tuple[Conversation, Participant | None]]:
-    """The conversations a batch sends into, each with the senders' participant rows.
+    """The conversations a batch sends into, each with the senders' participant rows and
+    those of everyone else still in it (whom the new messages are unread for).
 
     One query for the whole batch. On PostgreSQL it locks the conversation rows (in id order,
     so concurrent batches cannot deadlock) until the transaction ends, so `last_seq` and
@@ -238,3 +243,28 @@ async def last_sent_seqs(
     )
     wanted = set(pairs)
     return {(c, u): int(s) for c, u, s in rows if u is not None and (c, u) in wanted}
+
+
+# import: imported history counts as read by everyone already in the conversation.
+async def mark_all_read(session: AsyncSession, conversation_id: str, seq: int) -> None:
+    """Move every participant's read pointer forward to `seq` (never back)."""
+    await session.execute(
+        update(Participant)
+        .where(Participant.conversation_id == conversation_id, Participant.last_read_seq < seq)
+        .values(last_read_seq=seq)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# inbox: whom a system message is unread for.
+async def current_read_pointers(
+    session: AsyncSession, conversation_id: str
+) -> list[tuple[str, int]]:
+    """(user_id, last_read_seq) of the conversation's participants who have not left."""
+    await session.flush()  # autoflush is off: a participant just added or left counts as such
+    rows = await session.execute(
+        select(Participant.user_id, Participant.last_read_seq).where(
+            Participant.conversation_id == conversation_id, Participant.left_at.is_(None)
+        )
+    )
+    return [(user_id, seq) for user_id, seq in rows]

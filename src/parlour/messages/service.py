@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm.attributes import set_committed_value
@@ -12,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from parlour.attachments import service as attachments
 from parlour.auth.principal import Principal
 from parlour.conversations.access import Access, access_conversation, check_can_post, may_read
+from parlour.conversations.unread import emit_unread  # inbox
 from parlour.core.errors import (
     AppError,
     BadRequest,
@@ -99,8 +101,13 @@ def check_request(request: SendRequest, *, max_chars: int) -> None:
         raise BadRequest("external_id must be 1 to 128 characters.", code="invalid_external_id")
 
 
-async def _access_many(tx: UnitOfWork, requests: list[SendRequest]) -> list[Access | AppError]:
-    """Access for each request's (conversation, sender), with the conversations locked."""
+async def _access_many(
+    tx: UnitOfWork,
+    requests: list[SendRequest],
+    current: defaultdict[str, list[Participant]],  # inbox
+) -> list[Access | AppError]:
+    """Access for each request's (conversation, sender), with the conversations locked;
+    `current` collects each conversation's participants who have not left."""
     ids = {r.conversation_id for r in requests}
     users = {r.sender for r in requests if r.sender}
     conversations: dict[str, Conversation] = {}
@@ -109,6 +116,8 @@ async def _access_many(tx: UnitOfWork, requests: list[SendRequest]) -> list[Acce
         conversations[locked.id] = locked
         if participant is not None:
             participants[(participant.conversation_id, participant.user_id)] = participant
+            if participant.left_at is None:  # inbox
+                current[locked.id].append(participant)
     result: list[Access | AppError] = []
     for r in requests:
         conversation = conversations.get(r.conversation_id)
@@ -165,7 +174,8 @@ async def do_send_messages(
     """
     results: list[MessageRead | AppError | None] = [None] * len(requests)
     readable: list[int] = []
-    access = await _access_many(tx, requests)
+    current: defaultdict[str, list[Participant]] = defaultdict(list)  # inbox
+    access = await _access_many(tx, requests, current)
     for i, r in enumerate(requests):
         try:
             check_request(r, max_chars=max_chars)
@@ -270,10 +280,40 @@ async def do_send_messages(
         for conversation_id, last in last_seqs.items():
             set_committed_value(locked[conversation_id], "last_seq", last)
             set_committed_value(locked[conversation_id], "last_activity_at", tx.now)
+            emit_unread(  # inbox: each participant's inbox counts
+                tx,
+                conversation_id=conversation_id,
+                channel=locked[conversation_id].channel,
+                last_seq=last,
+                pointers=_unread_changes(
+                    current[conversation_id],
+                    read_pointers,
+                    before=last - len(fresh[conversation_id]),
+                    last=last,
+                ),
+            )
 
     for duplicate, original_index in duplicate_of.items():
         results[duplicate] = results[original_index]
     return [r if r is not None else ConversationEnded() for r in results]
+
+
+def _unread_changes(
+    participants: list[Participant],
+    read_pointers: dict[tuple[str, str], int],
+    *,
+    before: int,
+    last: int,
+) -> list[tuple[str, int]]:
+    """inbox: (user_id, read pointer now) of each participant whose unread count the batch
+    changed: everyone it brought new messages, not a sender who had read everything before
+    their own message (the common case: nothing to tell them)."""
+    changed = []
+    for p in participants:
+        read = max(p.last_read_seq, read_pointers.get((p.conversation_id, p.user_id), 0))
+        if last - read != before - p.last_read_seq:
+            changed.append((p.user_id, read))
+    return changed
 
 
 async def _claim_attachments(
@@ -351,6 +391,13 @@ async def do_append_system_message(
     set_committed_value(conversation, "last_activity_at", tx.now)
     message = MessageRead.model_validate(row)
     tx.emit(message_event(message, conversation_id=conversation.id, seq=last))
+    emit_unread(  # inbox: a system message is unread for everyone still in the conversation
+        tx,
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        last_seq=last,
+        pointers=await repository.current_read_pointers(tx.session, conversation.id),
+    )
     return message
 
 
@@ -392,3 +439,62 @@ async def last_sent_seqs(
     """The seq of each (conversation, user)'s newest own message, for views of conversations
     the caller was already allowed to see (no access check of its own)."""
     return await repository.last_sent_seqs(tx.session, pairs)
+
+
+# import: messages another system recorded (parlour.importer), numbered like any others.
+
+
+@dataclass(frozen=True)
+class ImportedMessage:
+    """One message of another system's history, in its conversation's time order."""
+
+    kind: str
+    body: str
+    sender_id: str | None
+    created_at: datetime
+    channel: str = WEB
+    external_id: str | None = None
+
+
+async def do_import_messages(
+    tx: UnitOfWork, conversation_id: str, tenant_id: str, items: list[ImportedMessage]
+) -> list[str]:
+    """Append `items` (oldest first) to a conversation, ended or not, with their own times; the
+    seqs come from the conversation's counter like every send's (no gaps, row locked until
+    commit). The history counts as read by everyone already in the conversation. Returns the
+    new message ids in the order given."""
+    if not items:
+        return []
+    for item in items:
+        if item.kind not in MessageKind.__members__:
+            raise BadRequest(f"Unknown message kind '{item.kind}'.", code="invalid_kind")
+        if not _CHANNEL.match(item.channel):
+            raise BadRequest(f"Invalid channel '{item.channel}'.", code="invalid_channel")
+    newest = max(item.created_at for item in items)
+    last = await repository.allocate_seqs(
+        tx.session, conversation_id, len(items), now=newest, allow_ended=True
+    )
+    if last is None:
+        raise conversation_not_found()
+    first = last - len(items) + 1
+    rows: list[dict[str, Any]] = [
+        {
+            "id": new_id(),
+            "tenant_id": tenant_id,
+            "conversation_id": conversation_id,
+            "seq": first + i,
+            "kind": item.kind,
+            "body": item.body,
+            "sender_id": item.sender_id,
+            "client_msg_id": None,
+            "meta": {"event": "imported"} if item.kind == MessageKind.system else None,
+            "channel": item.channel,
+            "attachments": [],
+            "external_id": item.external_id,
+            "created_at": item.created_at,
+        }
+        for i, item in enumerate(items)
+    ]
+    await repository.insert_messages(tx.session, rows)
+    await repository.mark_all_read(tx.session, conversation_id, last)
+    return [str(row["id"]) for row in rows]

@@ -6,6 +6,7 @@ from parlour.models.appointment import Appointment, Availability
 from parlour.models.attachment import Attachment
 from parlour.models.canned import CannedResponse
 from parlour.models.conversation import Conversation, Participant
+from parlour.models.import_key import ImportKey  # import: parlour import bookkeeping
 from parlour.models.job import Job
 from parlour.models.message import Message
 
@@ -30,6 +31,7 @@ __all__ = [
     "CannedResponse",
     "Conversation",
     "ConversationTimer",  # timing
+    "ImportKey",  # import
     "Job",
     "Message",
     "Order",

@@ -32,6 +32,14 @@ class EndReason(enum.StrEnum):
     expired = "expired"
 
 
+# inbox: the channels a conversation (and each of its messages) travels on.
+class Channel(enum.StrEnum):
+    web = "web"
+    whatsapp = "whatsapp"
+    sms = "sms"
+    email = "email"
+
+
 class ParticipantRole(enum.StrEnum):
     customer = "customer"
     agent = "agent"
@@ -48,6 +56,8 @@ class Conversation(Base):
     __table_args__ = (
         Index(None, "tenant_id", "status", "last_activity_at"),
         Index(None, "closes_at"),
+        # inbox: the per-channel listing (`GET /conversations?channel=`), newest activity first.
+        Index(None, "tenant_id", "channel", "last_activity_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -94,3 +94,29 @@ def typing_event(*, conversation_id: str, user_id: str, display_name: str, activ
         payload=payload,
         conversation_id=conversation_id,
     )
+
+
+# inbox: unread counts kept live in the inbox pages.
+def unread_event(
+    *, user_id: str, conversation_id: str, channel: str, last_seq: int, read_seq: int
+) -> Event:
+    """`unread`: how far `user_id` has read a conversation they take part in, and its last
+    seq, told to that user's own connections only (their inbox counts). Both numbers only
+    grow, so a client that keeps the highest of each converges whatever the order of arrival;
+    `unread_count` is their difference when the event was made."""
+    payload = encode(
+        {
+            "type": "unread",
+            "conversation_id": conversation_id,
+            "channel": channel,
+            "last_seq": last_seq,
+            "read_seq": read_seq,
+            "unread_count": max(0, last_seq - read_seq),
+        }
+    )
+    return Event(
+        audience=Audience.user(user_id),
+        type="unread",
+        payload=payload,
+        conversation_id=conversation_id,
+    )

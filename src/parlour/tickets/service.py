@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from parlour.auth.principal import Principal
 from parlour.auth.service import (
@@ -37,7 +37,7 @@ from parlour.core.ids import new_id
 from parlour.core.origins import origin_in
 from parlour.core.uow import UnitOfWork
 from parlour.messages import service as messages
-from parlour.models.conversation import EndReason, Status
+from parlour.models.conversation import Conversation, EndReason, Status
 from parlour.models.tenant import Tenant
 from parlour.models.ticket import Ticket, TicketPriority, TicketStatus
 from parlour.models.user import User
@@ -474,3 +474,53 @@ async def guest_origin_allowed(tx: UnitOfWork, principal: Principal, origin: str
         return None
     tenant = await get_tenant(tx.session, principal.tenant_id)
     return origin_in(origin, tenant.typed_settings.widget_allowed_origins)
+
+
+# import: tickets another system recorded, for conversations `parlour import` brought in.
+
+
+async def do_import_ticket(
+    tx: UnitOfWork,
+    conversation: Conversation,
+    *,
+    status: str,
+    priority: str,
+    subject: str | None,
+    contact_email: str | None,
+    created_at: datetime,
+    updated_at: datetime,
+) -> Ticket:
+    """The ticket of an imported support conversation, numbered from the tenant's counter like
+    every ticket. Its status agrees with the conversation's: an ended conversation's ticket is
+    resolved or closed (an open one is resolved at the end), an open one's is open or pending."""
+    if conversation.kind != KIND:
+        raise BadRequest("Tickets belong to support conversations.", code="not_support")
+    if status not in TicketStatus.__members__:
+        raise BadRequest(f"Unknown ticket status '{status}'.", code="invalid_status")
+    if priority not in TicketPriority.__members__:
+        raise BadRequest(f"Unknown ticket priority '{priority}'.", code="invalid_priority")
+    ended = conversation.status == Status.ended
+    if ended and status not in ENDING:
+        status = TicketStatus.resolved
+    elif not ended and status in ENDING:
+        raise BadRequest(
+            "A resolved or closed ticket needs an ended conversation.", code="invalid_status"
+        )
+    ticket = Ticket(
+        id=new_id(),
+        tenant_id=conversation.tenant_id,
+        number=await repository.allocate_number(tx.session, conversation.tenant_id),
+        conversation_id=conversation.id,
+        customer_id=conversation.customer_id,
+        status=status,
+        priority=priority,
+        subject=(subject or conversation.subject or "Support")[:200],
+        contact_email=contact_email.strip().lower() if contact_email else None,
+        created_at=created_at,
+        updated_at=max(updated_at, created_at),
+        resolved_at=conversation.ended_at if ended else None,
+        closed_at=conversation.ended_at if status == TicketStatus.closed else None,
+    )
+    tx.session.add(ticket)
+    await tx.session.flush()
+    return ticket

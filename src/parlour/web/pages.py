@@ -18,6 +18,7 @@ from parlour.auth.service import get_tenant, principal_for
 from parlour.auth.tokens import COOKIE_NAME
 from parlour.conversations import service as conversations
 from parlour.conversations.routes import limit_creation
+from parlour.conversations.unread import unread_totals  # inbox
 from parlour.core.errors import AppError, NotFound
 from parlour.core.uow import UnitOfWork
 from parlour.deps import RuntimeDep
@@ -262,6 +263,7 @@ async def agent_inbox(request: Request, runtime: RuntimeDep) -> Response:
             tx, principal, scope="queue", limit=LIST_LIMIT
         )
         label = await _staff_label(tx, principal)
+        unread = await unread_totals(tx, principal)  # inbox
     return render(
         request,
         "agent.html",
@@ -273,6 +275,7 @@ async def agent_inbox(request: Request, runtime: RuntimeDep) -> Response:
             "queue": _dump(queue),
             "max_chars": runtime.settings.max_message_chars,
             "staff_label": label,
+            "unread": unread.model_dump(mode="json"),  # inbox
         },
     )
 
@@ -295,6 +298,7 @@ async def admin_console(request: Request, runtime: RuntimeDep) -> Response:
         ]
         agents = await directory.list_users(tx.session, principal, role=Role.agent)
         label = await _staff_label(tx, principal)
+        unread = await unread_totals(tx, principal)  # inbox
     live.sort(key=lambda c: c.created_at)
     return render(
         request,
@@ -306,5 +310,6 @@ async def admin_console(request: Request, runtime: RuntimeDep) -> Response:
             "conversations": _dump(live),
             "agents": [{"id": a.id, "display_name": a.display_name} for a in agents],
             "staff_label": label,
+            "unread": unread.model_dump(mode="json"),  # inbox
         },
     )

@@ -26,6 +26,8 @@ POLICY = [
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
+    # inbox: voice notes and clips play from our attachment URLs (blob: for the widget's guest).
+    "media-src 'self' blob:",
     "font-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",

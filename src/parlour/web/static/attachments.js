@@ -7,6 +7,27 @@ import { el } from "./ui.js";
 
 export const MAX_FILES = 10;
 const INLINE = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+// inbox: what a browser's media elements play (AMR is kept, but offered as a download).
+const PLAYABLE_AUDIO = new Set(["audio/mpeg", "audio/mp4", "audio/ogg", "audio/aac", "audio/wav", "audio/flac"]);
+const PLAYABLE_VIDEO = new Set(["video/mp4", "video/webm", "video/3gpp"]);
+
+// inbox: a voice note or clip as a player (with its name and a download link beside it).
+function mediaPlayer(a, href, src) {
+  const tag = PLAYABLE_VIDEO.has(a.content_type) ? "video" : "audio";
+  const player = el(tag, {
+    cls: `msg-${tag}`,
+    attrs: { controls: "", preload: "metadata", "aria-label": a.filename },
+  });
+  Promise.resolve(src(href)).then((url) => {
+    player.src = url;
+  });
+  const link = el("a", { cls: "msg-download msg-media-link", attrs: { href, download: a.filename } });
+  link.append(
+    el("span", { cls: "msg-file-name", text: a.filename }),
+    el("span", { cls: "msg-file-size", text: fileSize(a.size) }),
+  );
+  return [player, link];
+}
 
 /** Upload one File; resolves with the attachment ({id, url, thumbnail_url, ...}). */
 export async function uploadAttachment(conversationId, file, { token, base = "" } = {}) {
@@ -75,6 +96,9 @@ export function attachmentList(attachments, { base = "", src = (url) => url, ope
       });
       link.append(img);
       item.append(link);
+    } else if (PLAYABLE_AUDIO.has(a.content_type) || PLAYABLE_VIDEO.has(a.content_type)) {
+      item.classList.add("msg-media");
+      item.append(...mediaPlayer(a, href, src));
     } else {
       const link = el("a", { cls: "msg-download", attrs: { href, download: a.filename } });
       link.append(

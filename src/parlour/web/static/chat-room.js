@@ -3,6 +3,7 @@
 // agent's inbox pane; the markup comes from the #chat-room-template <template>.
 
 import { MAX_FILES, attachmentList, fileSize, uploadAttachment } from "./attachments.js";
+import { channelLabel, viaLabel } from "./channels.js"; // inbox
 import { CannedPicker } from "./canned.js";
 import { Countdown } from "./countdown.js"; // timing
 import { api, newClientMsgId } from "./parlour.js";
@@ -195,6 +196,7 @@ export class ChatRoom {
         : `Waiting for ${withArticle(this.staffLabel)}`;
     } else {
       const parts = [customer ? customer.display_name : "Customer", c.kind];
+      if (c.channel && c.channel !== "web") parts.push(`via ${channelLabel(c.channel)}`); // inbox
       if (agents.length) parts.push(`with ${agents.map((p) => p.display_name).join(", ")}`);
       refs.meta.textContent = parts.join(" · ");
     }
@@ -269,7 +271,19 @@ export class ChatRoom {
       if (m.sender_id) this.#noteRead(m.sender_id, m.seq); // a sender has read up to here
     }
     this.#renderReceipt();
+    this.#revealFound(); // search:
     return { atBottom, incoming };
+  }
+
+  // search: a search result links to `#seq-N`: mark that message and bring it into view
+  // once it is on the page (after the list has scrolled where it scrolls by itself).
+  #revealFound() {
+    const match = /^#seq-(\d+)$/.exec(location.hash);
+    const li = match && !this.revealed ? this.items.get(Number(match[1])) : null;
+    if (!li) return;
+    this.revealed = true;
+    li.classList.add("msg-found");
+    setTimeout(() => li.scrollIntoView({ block: "center" }), 0);
   }
 
   // Keep the list in seq order whatever order messages arrive in.
@@ -310,7 +324,7 @@ export class ChatRoom {
     li.append(
       el("span", { cls: own ? "msg-author visually-hidden" : "msg-author", text: author }),
       bubble,
-      el("span", { cls: "msg-meta" }, [time]),
+      el("span", { cls: "msg-meta" }, [time, ...[viaLabel(m)].filter(Boolean)]), // inbox: "via WhatsApp"
     );
     return li;
   }

@@ -3,6 +3,7 @@
 
 import { ParlourClient, api } from "../parlour.js";
 import { STATUS_LABEL, duration, el, pageData, shortTime } from "../ui.js";
+import { UnreadCounts, channelBadge, channelLabel, renderChannelFilter } from "../channels.js"; // inbox
 
 const LONG_WAIT_MS = 5 * 60 * 1000;
 
@@ -15,6 +16,10 @@ const summary = document.getElementById("live-summary");
 const errorBox = document.getElementById("admin-error");
 const endDialog = document.getElementById("end-dialog");
 let connectedOnce = false;
+// inbox: the admin's own unread messages per channel (conversations they take part in or
+// observe) and the channel the table is filtered to.
+const unreadCounts = new UnreadCounts(data.unread, data.conversations);
+const channelFilter = document.getElementById("channel-filter");
 
 function title(c) {
   return c.subject || `${c.kind} conversation`;
@@ -70,10 +75,26 @@ function render(c) {
     button("Observe", title(c), () => observe(c.id)),
     button("End", title(c), () => end(c)),
   ]);
+  // inbox: the channel badge, the admin's unread count, and the channel filter.
+  const channel = c.channel || "web";
+  tr.dataset.channel = channel;
+  tr.hidden = Boolean(channelFilter.value) && channel !== channelFilter.value;
+  const unread = unreadCounts.of(c.id);
+  const unreadBadge = el("span", {
+    cls: "badge",
+    text: String(unread),
+    attrs: { "aria-label": `${unread} unread`, "data-unread": "" },
+  });
+  unreadBadge.hidden = unread === 0;
   tr.append(
     el("td", {}, [
       el("strong", { text: title(c) }),
-      el("span", { cls: "sub", text: `${customer ? customer.display_name : "Customer"} · ${c.kind}` }),
+      el("span", { cls: "sub" }, [
+        document.createTextNode(`${customer ? customer.display_name : "Customer"} · ${c.kind} `),
+        channelBadge(channel),
+        document.createTextNode(" "),
+        unreadBadge,
+      ]),
     ]),
     el("td", {}, [el("span", { cls: `pill pill-${c.status}`, text: STATUS_LABEL[c.status] })]),
     el("td", {}, [people]),
@@ -117,7 +138,24 @@ function refresh() {
   const waiting = all.filter((c) => c.status === "waiting").length;
   summary.textContent = `${all.length} live · ${waiting} waiting`;
   empty.hidden = all.length > 0;
+  // inbox: each channel's live conversations and the admin's unread messages in the filter.
+  const live = (channel) => {
+    const n = all.filter((c) => !channel || (c.channel || "web") === channel).length;
+    return n ? `${n} live` : "";
+  };
+  renderChannelFilter(channelFilter, unreadCounts.totals(), live);
 }
+
+// inbox: filter by channel; keep the unread badges live.
+channelFilter.addEventListener("change", () => {
+  for (const { conversation } of [...rows.values()]) upsert(conversation);
+});
+client.addEventListener("unread", (event) => {
+  unreadCounts.update(event.detail);
+  const row = rows.get(event.detail.conversation_id);
+  if (row) upsert(row.conversation);
+  else refresh();
+});
 
 async function assign(id, userId) {
   showError("");
@@ -179,6 +217,7 @@ async function resync() {
         rows.delete(id);
       }
     }
+    unreadCounts.refresh(live).catch(() => {}); // inbox
     for (const c of live) upsert(c);
   } catch {
     // the next reconnect tries again

@@ -4,6 +4,7 @@
 import { ChatRoom } from "../chat-room.js";
 import { ParlourClient, api } from "../parlour.js";
 import { duration, fromTemplate, pageData, shortTime } from "../ui.js";
+import { UnreadCounts, channelBadge, renderChannelFilter } from "../channels.js"; // inbox
 
 const data = pageData();
 const me = data.me;
@@ -21,6 +22,9 @@ const entries = new Map(); // conversation id -> {conversation, bucket, node, re
 let room = null;
 let currentId = null;
 let connectedOnce = false;
+// inbox: the caller's unread messages per channel, and the channel the lists are filtered to.
+const unreadCounts = new UnreadCounts(data.unread, data.mine);
+const channelFilter = document.getElementById("channel-filter");
 
 // A queue entry (a waiting conversation this agent may not read yet) has no participants.
 function myPart(conversation) {
@@ -93,6 +97,8 @@ function render(entry) {
     ? customer.display_name
     : c.customer_display_name || "Customer";
   refs.subject.textContent = c.subject || c.kind;
+  channelBadge(c.channel || "web", refs.channel); // inbox
+  node.hidden = Boolean(channelFilter.value) && (c.channel || "web") !== channelFilter.value; // inbox
   const last = c.last_message;
   refs.preview.textContent = last
     ? `${last.sender_id === me.id ? "You: " : ""}${last.body.split("\n")[0]}`
@@ -139,14 +145,26 @@ function place(entry) {
 function refreshCounts() {
   let total = 0;
   for (const [name, list] of Object.entries(lists)) {
-    const n = list.children.length;
+    const n = [...list.children].filter((node) => !node.hidden).length; // inbox: the filtered
     document.getElementById(`${name}-count`).textContent = n ? `(${n})` : "";
     const empty = document.getElementById(`${name}-empty`);
     if (empty) empty.hidden = n > 0;
   }
   for (const entry of entries.values()) total += unread(entry);
+  total = Math.max(total, unreadCounts.totals().total); // inbox: unlisted conversations too
   document.title = `${total ? `(${total}) ` : ""}Inbox · Parlour`;
 }
+
+// inbox: the channel filter, each channel with its unread count.
+function showChannelCounts() {
+  renderChannelFilter(channelFilter, unreadCounts.totals());
+  refreshCounts();
+}
+unreadCounts.addEventListener("change", showChannelCounts);
+channelFilter.addEventListener("change", () => {
+  for (const entry of entries.values()) render(entry);
+  refreshCounts();
+});
 
 function showError(text) {
   errorBox.textContent = text;
@@ -258,6 +276,7 @@ async function resync() {
       api("/api/v1/conversations?scope=queue&limit=100"),
     ]);
     const seen = new Set();
+    unreadCounts.refresh(mine.conversations).catch(() => {}); // inbox
     for (const c of [...mine.conversations, ...queue.conversations]) {
       seen.add(c.id);
       upsert(c);
@@ -286,6 +305,18 @@ client.addEventListener("message", (event) => {
   place(entry);
 });
 
+// inbox: where I stand in a conversation I take part in (a message arrived, I read it).
+client.addEventListener("unread", (event) => {
+  const frame = event.detail;
+  unreadCounts.update(frame);
+  const entry = entries.get(frame.conversation_id);
+  if (!entry) return;
+  entry.lastSeq = Math.max(entry.lastSeq, frame.last_seq);
+  entry.readSeq = Math.max(entry.readSeq, frame.read_seq);
+  render(entry);
+  refreshCounts();
+});
+
 client.addEventListener("read", (event) => {
   const { conversation_id: id, user_id: userId, seq } = event.detail;
   const entry = entries.get(id);
@@ -299,6 +330,7 @@ client.addEventListener("conversation", (event) => {
   const before = entries.get(event.detail.conversation.id);
   const wasMine = Boolean(before && before.bucket === "mine");
   const entry = upsert(event.detail.conversation);
+  if (!myPart(event.detail.conversation)) unreadCounts.forget(event.detail.conversation.id); // inbox
   // Assigned to me, or taken from me: my load changed.
   if (wasMine !== (entry !== null && entry.bucket === "mine")) loadAvailability();
 });
@@ -329,6 +361,7 @@ setInterval(() => {
 }, 30000);
 
 for (const c of [...data.queue, ...data.mine]) upsert(c);
+showChannelCounts(); // inbox
 refreshCounts();
 loadAvailability();
 client.connect();

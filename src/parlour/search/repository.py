@@ -1,0 +1,193 @@
+"""The search queries: the full-text index of each backend, and conversations by their fields.
+
+The index itself is made and kept by migration 0016 (an FTS5 table on SQLite, a generated
+`tsvector` column with a GIN index on PostgreSQL); its names are repeated here because the
+ORM models do not describe it. Callers pass the access condition (`readable_by`) and filters
+as SQL conditions on `Conversation` and `Message`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, column, func, literal_column, or_, select, table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parlour.models.conversation import Conversation, Participant, ParticipantRole
+from parlour.models.message import Message, MessageKind
+from parlour.models.user import User
+from parlour.search.query import Filters, SearchQuery
+
+FTS_TABLE = "messages_fts"  # SQLite (migration 0016)
+TSV_COLUMN = "messages.search_vector"  # PostgreSQL (migration 0016)
+TS_CONFIG = "'simple'::regconfig"
+# Relevance is computed among at most this many matches a caller may read, the newest first:
+# ranking every message that holds a common word ("order", "refund") costs more than a search
+# may, and a caller who wants older ones narrows the words or the dates (docs/search.md).
+CANDIDATES = 2000
+# ts_rank_cd normalisation 1: divide by 1 + log(length), so long messages do not win by size.
+TS_RANK_NORMALISATION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class MessageHit:
+    message: Message
+    conversation: Conversation
+
+
+def _conversation_filters(filters: Filters) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if filters.channel is not None:
+        where.append(Conversation.channel == filters.channel)
+    if filters.status is not None:
+        where.append(Conversation.status == filters.status)
+    if filters.agent_id is not None:
+        where.append(
+            Conversation.id.in_(
+                select(Participant.conversation_id).where(
+                    Participant.user_id == filters.agent_id,
+                    Participant.role == ParticipantRole.agent,
+                )
+            )
+        )
+    return where
+
+
+def _sqlite_ranked(query: SearchQuery, where: list[ColumnElement[bool]]) -> Select[str]:
+    fts = table(FTS_TABLE, column("rowid"))
+    # The table's name stands for its hidden column of the same name in MATCH and bm25().
+    hidden: ColumnElement[Any] = literal_column(FTS_TABLE)
+    # FTS5 walks its matches newest rowid first and stops at the cap, computing bm25 only
+    # for those (the ORDER BY is the index's own order: no sort of every match).
+    candidates = (
+        select(
+            Message.id.label("mid"),
+            Message.created_at.label("at"),
+            func.bm25(hidden).label("score"),  # lower is better
+        )
+        .select_from(
+            fts.join(Message, literal_column("messages.rowid") == fts.c.rowid).join(
+                Conversation, Conversation.id == Message.conversation_id
+            )
+        )
+        .where(hidden.op("MATCH")(query.fts5()), *where)
+        .order_by(fts.c.rowid.desc())
+        .limit(CANDIDATES)
+        .subquery("candidates")
+    )
+    c = candidates.c
+    return select(c.mid).order_by(c.score, c.at.desc(), c.mid)
+
+
+def _postgresql_ranked(query: SearchQuery, where: list[ColumnElement[bool]]) -> Select[str]:
+    tsquery = func.to_tsquery(literal_column(TS_CONFIG), query.tsquery())
+    vector: ColumnElement[Any] = literal_column(TSV_COLUMN)
+    # The GIN index finds the matches; only the newest CANDIDATES of them are ranked (the
+    # rank reads each one's tsvector: the costly part), outside the subquery so that
+    # PostgreSQL computes it after the LIMIT.
+    candidates = (
+        select(
+            Message.id.label("mid"),
+            Message.created_at.label("at"),
+            vector.label("vector"),
+        )
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(vector.op("@@")(tsquery), *where)
+        .order_by(Message.created_at.desc())
+        .limit(CANDIDATES)
+        .subquery("candidates")
+    )
+    c = candidates.c
+    # Higher is better in PostgreSQL: negate, so both backends sort ascending.
+    rank = -func.ts_rank_cd(c.vector, tsquery, TS_RANK_NORMALISATION)
+    return select(c.mid).order_by(rank, c.at.desc(), c.mid)
+
+
+async def search_messages(
+    session: AsyncSession,
+    query: SearchQuery,
+    *,
+    tenant_id: str,
+    readable: ColumnElement[bool],
+    filters: Filters,
+    limit: int,
+    offset: int,
+) -> list[MessageHit]:
+    """Messages of readable conversations matching `query`, most relevant first among the
+    newest CANDIDATES matches; ties by newest, then id, so pages never overlap or skip."""
+    where = [
+        Message.tenant_id == tenant_id,
+        # Belt and braces: the index holds no system message (migration 0016) and never will.
+        Message.kind != MessageKind.system,
+        readable,
+        *_conversation_filters(filters),
+    ]
+    if filters.since is not None:
+        where.append(Message.created_at >= filters.since)
+    if filters.until is not None:
+        where.append(Message.created_at < filters.until)
+    if session.get_bind().dialect.name == "postgresql":
+        ranked = _postgresql_ranked(query, where)
+    else:
+        ranked = _sqlite_ranked(query, where)
+    # Two steps: the page's ids in order (from the index alone), then their rows by key.
+    ids = list(await session.scalars(ranked.limit(limit).offset(offset)))
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(Message, Conversation)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.id.in_(ids))
+    )
+    found = {m.id: MessageHit(message=m, conversation=c) for m, c in rows.all()}
+    return [found[i] for i in ids if i in found]
+
+
+async def search_conversations(
+    session: AsyncSession,
+    words: Sequence[str],
+    *,
+    tenant_id: str,
+    readable: ColumnElement[bool],
+    filters: Filters,
+    with_customer: bool,
+    limit: int,
+) -> list[tuple[Conversation, User]]:
+    """Readable conversations whose subject (and, for staff, customer name or email) holds
+    every word, most recently active first. A scan of the readable conversations, not an
+    index: there are far fewer of them than messages."""
+    fields: list[Any] = [Conversation.subject]
+    if with_customer:
+        fields += [User.display_name, User.email]
+    where = [
+        or_(*(field.ilike(f"%{word}%") for field in fields))
+        for word in words  # letters and digits only: nothing for LIKE to interpret
+    ]
+    if filters.since is not None:
+        where.append(Conversation.last_activity_at >= filters.since)
+    if filters.until is not None:
+        where.append(Conversation.created_at < filters.until)
+    stmt = (
+        select(Conversation, User)
+        .join(User, User.id == Conversation.customer_id)
+        .where(
+            Conversation.tenant_id == tenant_id,
+            readable,
+            and_(*where),
+            *_conversation_filters(filters),
+        )
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id)
+        .limit(limit)
+    )
+    rows = await session.execute(stmt)
+    return [(c, u) for c, u in rows.all()]
+
+
+async def user_names(session: AsyncSession, ids: set[str]) -> dict[str, str]:
+    """Display names by user id."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in rows.all()}
