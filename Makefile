@@ -8,7 +8,7 @@ PARLOUR_HOST ?= 127.0.0.1
 PARLOUR_PORT ?= 8000
 export PARLOUR_HOST PARLOUR_PORT
 
-.PHONY: run test lint bench uv venv install install-test lock browser clean
+.PHONY: run test lint bench uv venv install install-test lock browser redis clean
 
 uv:
 	@if ! command -v uv >/dev/null 2>&1 && ! python3 -m uv --version >/dev/null 2>&1; then \
@@ -40,6 +40,14 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "could not install chromium: browser tests will skip (fail in CI)"; fi
 
+# redis: Debian's redis-server for the many-nodes tests (each test starts its own on a free
+# port); never a downloaded binary.
+redis:
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+		echo "installing Debian's redis-server for the many-nodes tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) \
+		|| echo "could not install redis-server: Redis tests will skip (fail in CI)"; fi
+
 # The demo: PARLOUR_DEMO=1 lets `parlour demo` load accounts with a published password and the
 # login page offer them. A production server runs `parlour serve` without it (docs/deploying.md).
 run: export PARLOUR_DEMO = 1
@@ -48,7 +56,7 @@ run: install
 	$(VENV)/bin/parlour demo --if-empty
 	$(VENV)/bin/parlour serve --host $(PARLOUR_HOST) --port $(PARLOUR_PORT)
 
-test: install-test browser lint
+test: install-test browser redis lint
 	$(VENV)/bin/pytest
 
 lint: install-test
@@ -62,7 +70,7 @@ lint: install-test
 BENCH_ARGS ?=
 # search: then the search benchmark; e.g. SEARCH_BENCH_ARGS="--backend postgresql".
 SEARCH_BENCH_ARGS ?=
-bench: install-test
+bench: install-test redis
 	$(PY) -m bench.realtime_bench $(BENCH_ARGS)
 	$(PY) -m bench.search_bench $(SEARCH_BENCH_ARGS)
 	$(PY) -m bench.ai_bench  # ai: the local AI provider per 1,000 messages

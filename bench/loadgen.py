@@ -73,9 +73,18 @@ class _Pair:
 
 class Client:
     def __init__(
-        self, ws_url: str, pairs: list[tuple[int, Pair]], *, body_chars: int, compression: bool
+        self,
+        ws_url: str,
+        pairs: list[tuple[int, Pair]],
+        *,
+        body_chars: int,
+        compression: bool,
+        agent_ws_url: str | None = None,
     ) -> None:
         self.ws_url = ws_url
+        # redis: two nodes: the agents on another server than the customers, so every
+        # message crosses from one node to the other through Redis.
+        self.agent_ws_url = agent_ws_url or ws_url
         self.pairs = [_Pair(i, p) for i, p in pairs]
         self.body = (BODY_FILLER * (body_chars // len(BODY_FILLER) + 1))[:body_chars]
         self.compression = compression
@@ -87,9 +96,11 @@ class Client:
         self.settled = asyncio.Event()
         self.readers: list[asyncio.Task[None]] = []
 
-    async def _open(self, token: str, conversation_id: str) -> tuple[ClientConnection, int]:
+    async def _open(
+        self, token: str, conversation_id: str, url: str
+    ) -> tuple[ClientConnection, int]:
         ws = await connect(
-            f"{self.ws_url}?token={token}",
+            f"{url}?token={token}",
             compression="deflate" if self.compression else None,
             max_size=2**20,
             ping_interval=None,
@@ -111,9 +122,11 @@ class Client:
 
         async def one(p: _Pair) -> None:
             async with gate:
-                p.customer, _ = await self._open(p.pair.customer_token, p.pair.conversation_id)
+                p.customer, _ = await self._open(
+                    p.pair.customer_token, p.pair.conversation_id, self.ws_url
+                )
                 p.agent, p.agent_last_seq = await self._open(
-                    p.pair.agent_token, p.pair.conversation_id
+                    p.pair.agent_token, p.pair.conversation_id, self.agent_ws_url
                 )
 
         await asyncio.gather(*(one(p) for p in self.pairs))
@@ -242,7 +255,12 @@ class Client:
 
 
 def worker_main(
-    conn: Connection, ws_url: str, pairs: list[tuple[int, Pair]], body_chars: int, compression: bool
+    conn: Connection,
+    ws_url: str,
+    pairs: list[tuple[int, Pair]],
+    body_chars: int,
+    compression: bool,
+    agent_ws_url: str | None = None,
 ) -> None:
     """Entry point of a client process (spawned by the benchmark)."""
     try:
@@ -251,7 +269,10 @@ def worker_main(
         uvloop.install()
     except ImportError:
         pass
-    asyncio.run(_serve(conn, Client(ws_url, pairs, body_chars=body_chars, compression=compression)))
+    client = Client(
+        ws_url, pairs, body_chars=body_chars, compression=compression, agent_ws_url=agent_ws_url
+    )
+    asyncio.run(_serve(conn, client))
 
 
 async def _serve(conn: Connection, client: Client) -> None:

@@ -9,6 +9,11 @@ memory and CPU, and the writer's batch sizes. An optional ramp raises the rate s
 find the highest sustainable one. Then the server stops and a raw baseline inserts the same
 number of rows into the same table straight through the driver.
 
+With --two-nodes (redis), PostgreSQL also runs as two server processes over the same database
+and a redis-server, the customers connected to one node and the agents to the other (every
+message crosses nodes through Redis), and the results are printed as ratios to the one-node
+PostgreSQL run of the same invocation.
+
     python -m bench.realtime_bench --help
 """
 
@@ -47,8 +52,9 @@ from bench.database import (
     make_pairs,
 )
 from bench.loadgen import StepCommand, StepResult, worker_main
+from bench.redis_server import start_redis, stop_redis
 from bench.report import BackendReport, StepReport
-from bench.server import Sampler, Server, batch_sizes, start_server, stop_server
+from bench.server import Sampler, Samplers, Server, batch_sizes, start_server, stop_server
 
 # A step is sustainable when its p99 send->delivery stays under this and nearly all arrive.
 P99_LIMIT_MS = 250.0
@@ -112,6 +118,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--markdown", action="store_true", help="also print the results as Markdown tables"
     )
+    parser.add_argument(
+        "--two-nodes",
+        action="store_true",
+        help="redis: also run PostgreSQL on two server processes with Redis between them "
+        "(customers on one, agents on the other) and print ratios to one node",
+    )
     args = parser.parse_args(argv)
     args.ramp_rates = [float(r) for r in args.ramp.split(",") if r.strip()]
     if args.conversations < 1 or args.rate <= 0 or args.seconds <= 0 or args.clients < 1:
@@ -128,7 +140,13 @@ class Clients:
     total_conversations: int
 
     @classmethod
-    def start(cls, server: Server, pairs: list[Pair], args: argparse.Namespace) -> Clients:
+    def start(
+        cls,
+        server: Server,
+        pairs: list[Pair],
+        args: argparse.Namespace,
+        agent_server: Server | None = None,
+    ) -> Clients:
         context = multiprocessing.get_context("spawn")
         count = min(args.clients, len(pairs))
         processes, pipes = [], []
@@ -137,7 +155,14 @@ class Clients:
             parent, child = context.Pipe()
             process = context.Process(
                 target=worker_main,
-                args=(child, server.ws_url, share, args.body_chars, args.compression),
+                args=(
+                    child,
+                    server.ws_url,
+                    share,
+                    args.body_chars,
+                    args.compression,
+                    agent_server.ws_url if agent_server else None,
+                ),
                 name=f"bench-client-{k}",
                 daemon=True,
             )
@@ -185,7 +210,7 @@ class Harness:
 
     clients: Clients
     server: Server
-    sampler: Sampler
+    sampler: Sampler | Samplers
     drain_seconds: float
 
     def step(self, name: str, step: int, rate: float, seconds: float) -> StepReport:
@@ -209,41 +234,67 @@ def passed(step: StepReport) -> bool:
     )
 
 
-async def run_backend(backend: str, args: argparse.Namespace) -> BackendReport:
-    """Everything for one backend: database, server, load, ramp, then the raw baseline."""
+async def run_backend(backend: str, args: argparse.Namespace, *, nodes: int = 1) -> BackendReport:
+    """Everything for one backend: database, server(s), load, ramp, then the raw baseline.
+    With two nodes (redis): a redis-server and two servers; the writer's batches are counted
+    on the first (the customers', who send), memory and CPU summed over all three processes."""
     async with fresh_database(backend, pg_admin_url=args.pg_admin_url) as db:
         pairs = await make_pairs(db, args.conversations)
-        result = BackendReport(backend=backend)
+        name = backend if nodes == 1 else f"{backend} x{nodes} + redis"
+        result = BackendReport(backend=name)
         profile = args.profile_dir / f"{backend}.txt" if args.profile_dir else None
-        server = start_server(db, profile=profile)
-        sampler = Sampler(server.process.pid)
-        sampler.start()
-        clients: Clients | None = None
+        redis, env = None, {}
+        if nodes > 1:
+            redis, redis_url = start_redis(db.data_dir)
+            env = {"PARLOUR_REDIS_URL": redis_url}
+        servers: list[Server] = []
         try:
-            clients = Clients.start(server, pairs, args)
-            harness = Harness(clients, server, sampler, args.drain_seconds)
-            # Warm-up (not reported): first-use costs such as statement compilation.
-            harness.step("warm-up", 0, args.rate, 2)
-            result.run = harness.step("run", 1, args.rate, args.seconds)
-            result.run.sustainable = passed(result.run)
-            print(report.step_line(backend, result.run), flush=True)
-            for n, rate in enumerate(args.ramp_rates, start=2):
-                step = harness.step("ramp", n, rate, args.ramp_seconds)
-                step.sustainable = passed(step)
-                result.ramp.append(step)
-                print(report.step_line(backend, step), flush=True)
-                if not step.sustainable:
-                    break
+            for n in range(nodes):
+                servers.append(
+                    start_server(
+                        db,
+                        profile=profile if n == 0 else None,
+                        extra_env=env,
+                        log_name=f"server{n}.log" if n else "server.log",
+                    )
+                )
+            server = servers[0]
+            pids = [s.process.pid for s in servers] + ([redis.pid] if redis else [])
+            sampler = Sampler(pids[0]) if len(pids) == 1 else Samplers([Sampler(p) for p in pids])
+            sampler.start()
+            clients: Clients | None = None
+            try:
+                clients = Clients.start(server, pairs, args, agent_server=servers[-1])
+                harness = Harness(clients, server, sampler, args.drain_seconds)
+                # Warm-up (not reported): first-use costs such as statement compilation.
+                harness.step("warm-up", 0, args.rate, 2)
+                result.run = harness.step("run", 1, args.rate, args.seconds)
+                result.run.sustainable = passed(result.run)
+                print(report.step_line(name, result.run), flush=True)
+                for n, rate in enumerate(args.ramp_rates, start=2):
+                    step = harness.step("ramp", n, rate, args.ramp_seconds)
+                    step.sustainable = passed(step)
+                    result.ramp.append(step)
+                    print(report.step_line(name, step), flush=True)
+                    if not step.sustainable:
+                        break
+            finally:
+                if clients is not None:
+                    clients.stop()
+                sampler.stop()
+                result.server_peak_rss = sampler.peak_rss
         finally:
-            if clients is not None:
-                clients.stop()
-            sampler.stop()
-            result.server_peak_rss = sampler.peak_rss
-            stop_server(server)
-        log = server.log().splitlines()
-        if any("Traceback" in line for line in log):
-            # The log goes with the temporary folder: show its end now.
-            print(f"{backend}: the server logged errors; the end of its log:", *log[-40:], sep="\n")
+            for server in servers:
+                stop_server(server)
+            if redis is not None:
+                stop_redis(redis)
+        for server in servers:
+            log = server.log().splitlines()
+            if any("Traceback" in line for line in log):
+                # The log goes with the temporary folder: show its end now.
+                print(
+                    f"{name}: the server logged errors; the end of its log:", *log[-40:], sep="\n"
+                )
         result.baseline = await run_baseline(
             db, rows=max(result.run.delivered, 1), batch=result.run.mean_batch, args=args
         )
@@ -281,13 +332,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(header, flush=True)
     reports, skipped = [], []
+    if args.two_nodes and "postgresql" not in backends:
+        backends = [*backends, "postgresql"]
     for backend in backends:
         try:
             reports.append(asyncio.run(run_backend(backend, args)))
         except BackendUnavailable as exc:
             skipped.append(f"{backend}: skipped, {exc}")
+    one_node = next((r for r in reports if r.backend == "postgresql"), None)
+    two_nodes = None
+    if args.two_nodes and one_node is not None:
+        # redis: next to the one-node run of this same invocation, on the same machine.
+        try:
+            two_nodes = asyncio.run(run_backend("postgresql", args, nodes=2))
+            reports.append(two_nodes)
+        except BackendUnavailable as exc:
+            skipped.append(f"postgresql x2 + redis: skipped, {exc}")
     print()
     print(report.text(reports, skipped))
+    if one_node is not None and two_nodes is not None:
+        print()
+        print(report.ratios(one_node, two_nodes))
     if args.markdown:
         print()
         print(report.markdown(reports, skipped, header=header))

@@ -267,3 +267,39 @@ def markdown(reports: list[BackendReport], skipped: list[str], *, header: str) -
         out += ["", *(line.strip() for line in compared)]
     out += [f"\n{s}" for s in skipped]
     return "\n".join(out)
+
+
+def ratios(one: BackendReport, two: BackendReport) -> str:
+    """redis: the two-node run (Redis between the nodes) against one node, same invocation.
+    Above 1 means more (throughput, latency, CPU) on two nodes."""
+
+    def ratio(a: float, b: float) -> str:
+        return f"{b / a:.2f}" if a and not math.isnan(a) and not math.isnan(b) else "n/a"
+
+    r1, r2 = one.run, two.run
+    best1, best2 = one.max_sustainable, two.max_sustainable
+    return "\n".join(
+        [
+            f"== {two.backend} against {one.backend} (ratio two nodes / one node) ==",
+            f"  run delivered msgs/s: {r2.delivered_per_second:.0f} vs "
+            f"{r1.delivered_per_second:.0f} = "
+            f"{ratio(r1.delivered_per_second, r2.delivered_per_second)}",
+            f"  send->delivery p50: {r2.delivery.p50:.1f} vs {r1.delivery.p50:.1f} ms = "
+            f"{ratio(r1.delivery.p50, r2.delivery.p50)}; p99: {r2.delivery.p99:.1f} vs "
+            f"{r1.delivery.p99:.1f} ms = {ratio(r1.delivery.p99, r2.delivery.p99)}",
+            f"  send->ack p50: {r2.ack.p50:.1f} vs {r1.ack.p50:.1f} ms = "
+            f"{ratio(r1.ack.p50, r2.ack.p50)}; p99: {r2.ack.p99:.1f} vs {r1.ack.p99:.1f} ms = "
+            f"{ratio(r1.ack.p99, r2.ack.p99)}",
+            f"  server-side CPU per message (nodes + Redis): {r2.server_cpu_us_per_message:.0f} "
+            f"vs {r1.server_cpu_us_per_message:.0f} us = "
+            f"{ratio(r1.server_cpu_us_per_message, r2.server_cpu_us_per_message)}",
+            f"  lost / duplicates / out of order: {r2.lost} / {r2.duplicates} / "
+            f"{r2.out_of_order} vs {r1.lost} / {r1.duplicates} / {r1.out_of_order}",
+            "  max sustainable rate: "
+            + (
+                f"{best2.rate:.0f} vs {best1.rate:.0f} msgs/s = {ratio(best1.rate, best2.rate)}"
+                if best1 and best2
+                else f"{_best_text(two)} vs {_best_text(one)}"
+            ),
+        ]
+    )

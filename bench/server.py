@@ -48,7 +48,13 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
 
-def start_server(db: BenchDatabase, *, profile: Path | None = None) -> Server:
+def start_server(
+    db: BenchDatabase,
+    *,
+    profile: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    log_name: str = "server.log",
+) -> Server:
     """`parlour serve` on a free port against `db`; returns once /readyz answers.
 
     With `profile`, py-spy samples the server from then on and writes its stacks there (in
@@ -65,8 +71,9 @@ def start_server(db: BenchDatabase, *, profile: Path | None = None) -> Server:
         # The per-user send limit (600/min by default) protects a real deployment; here each
         # customer deliberately sends faster than a person would.
         "PARLOUR_SEND_RATE_PER_MINUTE": "100000000",
+        **(extra_env or {}),  # redis: PARLOUR_REDIS_URL for the two-node run
     }
-    log_path = db.data_dir / "server.log"
+    log_path = db.data_dir / log_name
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "bench.server_main", "--host", "127.0.0.1", "--port", str(port)],
@@ -75,7 +82,8 @@ def start_server(db: BenchDatabase, *, profile: Path | None = None) -> Server:
             stderr=subprocess.STDOUT,
         )
     server = Server(process, port, log_path)
-    deadline = time.monotonic() + 30
+    # Generous: on a loaded machine importing the app alone has taken 15 s and more.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited:\n{server.log()}")
@@ -133,6 +141,37 @@ class Usage:
     @property
     def cpu_percent(self) -> float:
         return 100.0 * self.cpu_seconds / self.wall_seconds if self.wall_seconds else 0.0
+
+
+@dataclass
+class Samplers:
+    """redis: several processes (two nodes and Redis) sampled as one: memory and CPU summed."""
+
+    samplers: list[Sampler]
+
+    @property
+    def peak_rss(self) -> int:
+        return sum(s.peak_rss for s in self.samplers)
+
+    def start(self) -> None:
+        for sampler in self.samplers:
+            sampler.start()
+
+    def stop(self) -> None:
+        for sampler in self.samplers:
+            sampler.stop()
+
+    def begin_window(self) -> None:
+        for sampler in self.samplers:
+            sampler.begin_window()
+
+    def end_window(self) -> Usage:
+        usages = [s.end_window() for s in self.samplers]
+        return Usage(
+            peak_rss=sum(u.peak_rss for u in usages),
+            cpu_seconds=sum(u.cpu_seconds for u in usages),
+            wall_seconds=max(u.wall_seconds for u in usages),
+        )
 
 
 @dataclass

@@ -38,6 +38,8 @@ def _with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
         try:
             return await work(runtime)
         finally:
+            if runtime.redis is not None:  # redis: a command's events went out through it
+                await runtime.redis.aclose()
             await runtime.engine.dispose()
 
     return asyncio.run(main())

@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     twilio_timeout_seconds: float = Field(default=15.0, gt=0)  # twilio:
     checkout_rate_per_minute: int = Field(default=10, ge=1)
     checkout_address_rate_per_minute: int = Field(default=30, ge=1)
+    # redis: many nodes (docs/deploying.md "Many nodes"). A redis:// or rediss:// URL carries
+    # realtime events between nodes and shares the rate limits; empty: one node, in-process.
+    redis_url: str = ""  # redis:
+    # redis: while Redis is away, how often subscribers re-read their conversations.
+    redis_catch_up_seconds: float = Field(default=2.0, gt=0)  # redis:
     # import: the PostgreSQL connection pool per process (docs/operations.md sizes it against
     # max_connections): kept open, and opened beyond that under load and closed again.
     db_pool_size: int = Field(default=10, ge=1, le=500)  # import
@@ -233,6 +238,14 @@ class Settings(BaseSettings):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if isinstance(value, list) and value:
             IceServer(urls=value)
+        return value
+
+    @field_validator("redis_url")  # redis:
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        # redis: a typo fails at start, not as "events do not cross nodes" later.
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("PARLOUR_REDIS_URL must be a redis://, rediss:// or unix:// URL")
         return value
 
     @field_validator("trusted_proxies")

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from parlour.ai import jobs as ai_jobs  # ai: its jobs and the hooks that queue summaries
@@ -20,7 +21,8 @@ from parlour.conversations.read_writer import ReadWriter
 from parlour.core.clock import Clock, SystemClock
 from parlour.core.db import create_engine, session_factory
 from parlour.core.domain_events import DomainHooks
-from parlour.core.ratelimit import RateLimiter
+from parlour.core.ratelimit import Limiter, RateLimiter, RedisRateLimiter
+from parlour.core.redisconn import redis_client  # redis
 from parlour.core.supervise import supervise
 from parlour.core.uow import UnitOfWork
 from parlour.deadlines import conversation_expiry
@@ -35,6 +37,7 @@ from parlour.mail.listener import SmtpListener  # email:
 from parlour.messages.writer import MessageWriter
 from parlour.payments import no_expert, refund_job  # payments: its deadline and its job
 from parlour.realtime.broker import Broker, InProcessBroker
+from parlour.realtime.redis_broker import RedisBroker  # redis
 from parlour.routing.dispatch import Router  # routing
 from parlour.tickets import reactions as desk_reactions  # desk
 from parlour.timing import deadline as timing_deadline  # timing
@@ -53,7 +56,7 @@ class Runtime:
     secret_key: str
     writer: MessageWriter = field(init=False)
     read_writer: ReadWriter = field(init=False)
-    limiter: RateLimiter = field(init=False)
+    limiter: Limiter = field(init=False)
     # Job handlers this node runs (the process-wide ones, plus any registered here) and its worker.
     jobs: JobRegistry = field(init=False)
     job_worker: JobWorker = field(init=False)
@@ -66,6 +69,8 @@ class Runtime:
     router: Router = field(init=False)
     # email: the inbound SMTP listener (started only when PARLOUR_SMTP_LISTEN_HOST is set)
     smtp_listener: SmtpListener = field(init=False)
+    # redis: the client shared by the Redis broker and limiter (None: one node, in-process).
+    redis: Redis | None = None
     _sweeper: asyncio.Task[None] | None = field(init=False, default=None)
     _sweep_stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
@@ -86,7 +91,12 @@ class Runtime:
             send_timeout=self.settings.send_timeout_seconds,
             drain_timeout=self.settings.write_drain_seconds,
         )
-        self.limiter = RateLimiter(self.clock)
+        # redis: with Redis the limits are shared by every node (docs/deploying.md).
+        self.limiter = (
+            RateLimiter(self.clock)
+            if self.redis is None
+            else RedisRateLimiter(self.redis, self.clock)
+        )
         passwords.configure(concurrency=self.settings.password_hash_concurrency)
         self.jobs = JobRegistry(parent=job_handlers)
         self.job_worker = JobWorker(self)
@@ -157,6 +167,8 @@ class Runtime:
         await self.writer.stop()
         await self.read_writer.stop()
         await self.broker.stop()
+        if self.redis is not None:  # redis
+            await self.redis.aclose()
         await self.engine.dispose()
 
 
@@ -171,11 +183,19 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         pool_size=settings.db_pool_size,  # import: pool settings
         max_overflow=settings.db_max_overflow,
     )
+    # redis: PARLOUR_REDIS_URL makes this one of many nodes; without it, the embedded default.
+    redis = redis_client(settings.redis_url) if settings.redis_url else None
+    broker: Broker = (
+        InProcessBroker()
+        if redis is None
+        else RedisBroker(redis, catch_up_seconds=settings.redis_catch_up_seconds)
+    )
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
-        broker=InProcessBroker(),
+        broker=broker,
+        redis=redis,
         clock=clock or SystemClock(),
         secret_key=settings.resolved_secret_key(),
     )

@@ -185,3 +185,34 @@ async def test_a_reader_without_access_ends_the_subscription() -> None:
     assert store.seqs() == []
     assert [(f["type"], f["code"]) for f in store.sent] == [("error", "conversation_not_found")]
     assert "c1" not in outbox.subs
+
+
+async def test_catch_up_sends_what_the_broker_lost_once_and_in_order() -> None:
+    """redis: a `missed` notice (the link to Redis was down) re-reads after the last seq sent;
+    live copies arriving late are dropped, and notices in a row read once."""
+    store = Store(last=2)
+    outbox = Outbox(send_text=store.send, read_backlog=store.read, queue_size=100)
+    outbox.subs["c1"] = ConversationSub(last_sent=2)
+    store.messages += [_message(3), _message(4)]  # committed on another node; events lost
+    reads = store.reads
+    outbox.catch_up("c1")
+    outbox.catch_up("c1")  # a second notice before the first was served: one read
+    outbox.catch_up("not-subscribed")  # nothing to catch up
+    outbox.listener(_event(4))  # the late live copy
+    store.messages.append(_message(5))
+    outbox.listener(_event(5))
+    await _run(outbox, 5, store)
+    assert store.seqs() == [3, 4, 5]
+    assert store.reads - reads == 1
+    assert not outbox._catching_up
+
+
+async def test_catch_up_before_the_backlog_waits_for_it() -> None:
+    """redis: a conversation whose backlog is still queued is caught up by that backlog."""
+    store = Store(last=3)
+    outbox = Outbox(send_text=store.send, read_backlog=store.read, queue_size=100)
+    outbox.subs["c1"] = ConversationSub()
+    outbox.catch_up("c1")
+    outbox.backlog("c1", 0, None)
+    await _run(outbox, 3, store)
+    assert store.seqs() == [1, 2, 3]

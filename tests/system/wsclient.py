@@ -23,7 +23,9 @@ class RealtimeClient:
         url = f"{ws_url}/api/v1/realtime" + (f"?token={token}" if token else "")
         client = cls(await websockets.connect(url, **kwargs))
         if token:
-            ready = await client.next()
+            # redis: an event on the user's feed (inbox: `unread`) may be queued before `ready`
+            # (the feeds are subscribed first, so none is missed); it stays in `seen`.
+            ready = await client.until(lambda f: f["type"] in ("ready", "error"))
             assert ready["type"] == "ready", ready
         return client
 

@@ -81,7 +81,7 @@ async def suggest_replies(
             server_secret=runtime.secret_key,
         )
     who = principal.user_id or principal.api_key_id or ""
-    runtime.limiter.hit(f"ai-suggest:{who}", limit=settings.ai_suggest_rate_per_minute)
+    await runtime.limiter.hit(f"ai-suggest:{who}", limit=settings.ai_suggest_rate_per_minute)
     provider = work.ai.provider
     # Interactive and stored nowhere: called in the request (outside any transaction), not
     # through a job; a failure is the agent's to retry with a click.

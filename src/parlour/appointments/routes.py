@@ -77,7 +77,7 @@ async def book(
     a conversation, so it counts against the customer's conversation rate (429 beyond).
     When the tenant's `appointment_plan` has a price, the booking is `pending_payment` (the
     slot held for 30 minutes) and `checkout_url` is where to pay it (docs/appointments.md)."""
-    limit_creation(runtime, request, principal)
+    await limit_creation(runtime, request, principal)
     settings = runtime.settings
     async with runtime.uow() as tx:
         plan = await payments.appointment_plan(tx, principal.tenant_id)

@@ -162,7 +162,7 @@ async def upload_attachment(
     `conversation_id`), then send a message with its id in `attachment_ids`. The type is
     sniffed from the bytes; images are verified, re-encoded without EXIF and thumbnailed."""
     settings = runtime.settings
-    runtime.limiter.hit(
+    await runtime.limiter.hit(
         f"upload:{principal.user_id or principal.api_key_id}",
         limit=settings.upload_rate_per_minute,
     )

@@ -52,14 +52,14 @@ async def attempt_login(
     botnet guessing one password gets no further than one machine). Only failures count
     against the account, so its owner signing in is never what locks it."""
     settings = runtime.settings
-    runtime.limiter.hit(f"login:{client_ip(request)}", limit=settings.login_rate_per_minute)
+    await runtime.limiter.hit(f"login:{client_ip(request)}", limit=settings.login_rate_per_minute)
     account = f"login-account:{tenant or DEFAULT_TENANT_SLUG}:{service.normalise_email(email)}"
-    runtime.limiter.check(account, limit=settings.login_account_rate_per_minute)
+    await runtime.limiter.check(account, limit=settings.login_account_rate_per_minute)
     try:
         # An unknown tenant is just another wrong credential (no 404 telling tenants apart).
         return await service.login(runtime.uow, tenant_slug=tenant, email=email, password=password)
     except Unauthorized:
-        runtime.limiter.hit(account, limit=settings.login_account_rate_per_minute)
+        await runtime.limiter.hit(account, limit=settings.login_account_rate_per_minute)
         raise
 
 
@@ -85,7 +85,9 @@ async def guest(
 ) -> TokenOut:
     """Create an anonymous customer and sign it in (400 `guest_not_available` for a tenant
     that takes no guests, an unknown one included)."""
-    runtime.limiter.hit(f"guest:{client_ip(request)}", limit=runtime.settings.guest_rate_per_minute)
+    await runtime.limiter.hit(
+        f"guest:{client_ip(request)}", limit=runtime.settings.guest_rate_per_minute
+    )
     async with runtime.uow() as tx:
         tenant = await service.find_tenant_by_slug(tx.session, body.tenant)
         if tenant is None:
@@ -133,7 +135,7 @@ async def change_password(
 ) -> TokenOut:
     """Change your own password. Every token issued before (on every device) stops working;
     the answer carries a fresh one (and sets the cookie)."""
-    runtime.limiter.hit(
+    await runtime.limiter.hit(
         f"password:{principal.user_id or principal.api_key_id}",
         limit=runtime.settings.login_rate_per_minute,
     )

@@ -95,7 +95,9 @@ async def _verified(
     params = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     validator = RequestValidator(account.auth_token)
     if not signature or not validator.validate(signed_url(request, runtime), params, signature):
-        runtime.limiter.hit(f"twilio-bad-signature:{client_ip(request)}", limit=BAD_SIGNATURE_RATE)
+        await runtime.limiter.hit(
+            f"twilio-bad-signature:{client_ip(request)}", limit=BAD_SIGNATURE_RATE
+        )
         log.warning("twilio webhook for channel %s: bad or missing signature", channel_id)
         raise Forbidden("The X-Twilio-Signature is missing or wrong.", code="invalid_signature")
     return account, form

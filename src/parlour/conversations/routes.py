@@ -34,17 +34,17 @@ ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422)
 READ_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 503)
 
 
-def limit_creation(runtime: Runtime, request: Request, principal: Principal) -> None:
+async def limit_creation(runtime: Runtime, request: Request, principal: Principal) -> None:
     """Customers open conversations at a bounded rate, per customer and per client address (a
     guest costs nothing to make, so one address's guests share a budget too). Staff and service
     keys act for the tenant itself and are not limited here. The pages share these counters."""
     if principal.role != Role.customer:
         return
     settings = runtime.settings
-    runtime.limiter.hit(
+    await runtime.limiter.hit(
         f"conversation:{principal.user_id}", limit=settings.conversation_rate_per_minute
     )
-    runtime.limiter.hit(
+    await runtime.limiter.hit(
         f"conversation-address:{client_ip(request)}",
         limit=settings.conversation_address_rate_per_minute,
     )
@@ -60,7 +60,7 @@ async def create_conversation(
     body: ConversationCreate, request: Request, principal: PrincipalDep, runtime: RuntimeDep
 ) -> ConversationRead:
     """Open a conversation for a customer (customers: a few a minute, 429 beyond)."""
-    limit_creation(runtime, request, principal)
+    await limit_creation(runtime, request, principal)
     async with runtime.uow() as tx:
         view = await service.do_create_conversation(
             tx,

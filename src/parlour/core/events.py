@@ -73,6 +73,10 @@ class Audience:
 QUEUE_EVENT = "queue"
 # Internal: "re-check your credential". Never sent to a client.
 CREDENTIALS_EVENT = "credentials"
+# redis: internal, from a broker that may have lost events on a conversation's channel (its
+# link to Redis was down, or another node could not publish): subscribers re-read the
+# conversation's messages after the last seq they delivered. Never sent to a client.
+MISSED_EVENT = "missed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,44 @@ def credentials_changed(audience: Audience) -> Event:
     """Internal: a credential of this audience (a user's tokens, a tenant's API keys) may no
     longer be valid; every connection holding one re-checks it and closes with 4001 if so."""
     return Event(audience=audience, type=CREDENTIALS_EVENT, payload="", internal=True)
+
+
+def events_missed(audience: Audience) -> Event | None:
+    """redis: internal, "you may have missed events on this audience's channel". On a
+    conversation the subscribers catch up from the database by seq; on a user's or a tenant's
+    key feed (whose only recoverable events are credential changes) every connection re-checks
+    its credential. None for the admin and staff feeds: what they carry is a notice (a
+    conversation changed, the queue moved) that the next one or a reload replaces."""
+    if audience.kind is AudienceKind.conversation:
+        return Event(
+            audience=audience,
+            type=MISSED_EVENT,
+            payload="",
+            conversation_id=audience.id,
+            internal=True,
+        )
+    if audience.kind in (AudienceKind.user, AudienceKind.tenant_keys):
+        return credentials_changed(audience)
+    return None
+
+
+def audience_of(channel: str) -> Audience | None:
+    """redis: the audience whose channel this is (the inverse of `Audience.channel`)."""
+    kind, _, rest = channel.partition(":")
+    if kind == "conversation" and rest:
+        return Audience.conversation(rest)
+    if kind == "user" and rest:
+        return Audience.user(rest)
+    tenant, _, feed = rest.rpartition(":")
+    if kind == "tenant" and tenant:
+        feeds = {
+            "admins": AudienceKind.tenant_admins,
+            "staff": AudienceKind.staff_queue,
+            "keys": AudienceKind.tenant_keys,
+        }
+        if feed in feeds:
+            return Audience(feeds[feed], tenant)
+    return None
 
 
 class Publisher(Protocol):

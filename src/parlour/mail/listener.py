@@ -49,7 +49,7 @@ class _Handler:
     ) -> str:
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
         try:
-            self.runtime.limiter.hit(
+            await self.runtime.limiter.hit(
                 f"smtp:{peer}", limit=self.runtime.settings.email_rate_per_minute
             )
         except RateLimited:

@@ -59,7 +59,7 @@ async def send_message(
     """Post a message. A retry with the same `client_msg_id` returns the original message,
     also after the conversation has ended. 503 `unavailable` when the server is busy or the
     database is away: retry with the same `client_msg_id` (the message may have been stored)."""
-    runtime.limiter.hit(
+    await runtime.limiter.hit(
         f"send:{principal.user_id or principal.api_key_id}",
         limit=runtime.settings.send_rate_per_minute,
     )

@@ -185,7 +185,7 @@ async def begin_checkout(
     guest: User | None = None
     settings = runtime.settings
     # Each checkout stores an order (and maybe a user): bounded per address and per user.
-    runtime.limiter.hit(
+    await runtime.limiter.hit(
         f"checkout:address:{client_ip(request)}", limit=settings.checkout_address_rate_per_minute
     )
     if principal is None:
@@ -200,9 +200,11 @@ async def begin_checkout(
             )
         if extend:
             raise Unauthorized("Log in to extend a session.")
-        runtime.limiter.hit(f"guest:{client_ip(request)}", limit=settings.guest_rate_per_minute)
+        await runtime.limiter.hit(
+            f"guest:{client_ip(request)}", limit=settings.guest_rate_per_minute
+        )
     else:
-        runtime.limiter.hit(
+        await runtime.limiter.hit(
             f"checkout:user:{principal.tenant_id}:{principal.user_id}",
             limit=settings.checkout_rate_per_minute,
         )

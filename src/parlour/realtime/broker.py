@@ -79,3 +79,10 @@ class InProcessBroker:
 
     def channel_count(self) -> int:
         return len(self._listeners)
+
+    def channels(self) -> list[str]:
+        """redis: the channels that have listeners on this node."""
+        return list(self._listeners)
+
+    def has(self, channel: str) -> bool:
+        return channel in self._listeners

@@ -66,6 +66,13 @@ class _Backlog:
 
 
 @dataclass
+class _CatchUp:
+    """redis: re-read a conversation after the last seq sent (the broker may have lost some)."""
+
+    conversation_id: str
+
+
+@dataclass
 class Outbox:
     """The connection's state and its bounded queue of things to send."""
 
@@ -74,17 +81,19 @@ class Outbox:
     queue_size: int
     subs: dict[str, ConversationSub] = field(default_factory=dict)
     too_slow: bool = False
-    _queue: asyncio.Queue[Event | str | _Backlog] = field(init=False)
+    _queue: asyncio.Queue[Event | str | _Backlog | _CatchUp] = field(init=False)
     # Payloads recently sent that also arrive on other channels (conversation events go to the
     # conversation, the staff feed and each participant): sent once.
     _recent: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=16))
     on_overflow: Callable[[], None] | None = None
     _generations: int = 0
+    # redis: conversations with a catch-up queued (several `missed` in a row read once).
+    _catching_up: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._queue = asyncio.Queue(maxsize=self.queue_size)
 
-    def _put(self, item: Event | str | _Backlog) -> None:
+    def _put(self, item: Event | str | _Backlog | _CatchUp) -> None:
         if self.too_slow:
             return
         try:
@@ -115,6 +124,13 @@ class Outbox:
         """Queue the backlog of the subscription with this generation."""
         self._put(_Backlog(conversation_id, after_seq, ref, generation))
 
+    def catch_up(self, conversation_id: str) -> None:
+        """redis: queue a re-read of the conversation after the last seq sent (the broker may
+        have lost events); nothing if not subscribed or one is queued already."""
+        if conversation_id in self.subs and conversation_id not in self._catching_up:
+            self._catching_up.add(conversation_id)
+            self._put(_CatchUp(conversation_id))
+
     async def pump(self) -> None:
         """Send queued frames forever (cancelled when the connection closes)."""
         while True:
@@ -124,6 +140,8 @@ class Outbox:
                     await self.send_text(item)
                 elif isinstance(item, _Backlog):
                     await self._send_backlog(item)
+                elif isinstance(item, _CatchUp):
+                    await self._send_catch_up(item.conversation_id)
                 else:
                     await self._send_event(item)
             finally:
@@ -157,6 +175,22 @@ class Outbox:
                 }
             )
         )
+
+    async def _send_catch_up(self, conversation_id: str) -> None:
+        """Send what was committed after the last seq sent, the way the backlog is sent; the
+        live copies that may still arrive are at or below it then, and dropped."""
+        self._catching_up.discard(conversation_id)
+        sub = self.subs.get(conversation_id)
+        if sub is None or sub.last_sent is None:
+            return  # unsubscribed, or its backlog (read later) will hold everything
+        while True:
+            page = await self._read(conversation_id, sub, sub.last_sent, None)
+            if not page:
+                return
+            for message in page:
+                sub.last_sent = await self._deliver(conversation_id, sub.last_sent, message)
+            if len(page) < BACKLOG_PAGE:
+                return
 
     async def _send_event(self, event: Event) -> None:
         if event.type != "message" or event.seq is None or event.conversation_id is None:

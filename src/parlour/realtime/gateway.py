@@ -31,7 +31,7 @@ from parlour.core.errors import (
     RateLimited,
     Unauthorized,
 )
-from parlour.core.events import CREDENTIALS_EVENT, Audience, AudienceKind, Event
+from parlour.core.events import CREDENTIALS_EVENT, MISSED_EVENT, Audience, AudienceKind, Event
 from parlour.deps import authenticate_session, credential_from
 from parlour.messages import service as messages
 from parlour.messages.schemas import MessageRead
@@ -153,6 +153,9 @@ class Session:
         if event.internal:
             if event.type == CREDENTIALS_EVENT:
                 self._spawn(self._recheck_credential())
+            elif event.type == MISSED_EVENT and event.conversation_id is not None:
+                # redis: the broker may have lost events: re-read from the last seq sent.
+                self.outbox.catch_up(event.conversation_id)
             return
         if (
             event.type == "conversation"
@@ -341,7 +344,7 @@ class Session:
             await self._send(frame)
         elif isinstance(frame, TypingFrame):
             try:
-                self.runtime.limiter.hit(
+                await self.runtime.limiter.hit(
                     f"typing:{self.principal.user_id or self.principal.api_key_id}",
                     limit=self.runtime.settings.typing_rate_per_minute,
                 )
@@ -349,7 +352,7 @@ class Session:
                 return  # over the limit a typing indicator is dropped: it is ephemeral
             await self._typing(frame)
         elif isinstance(frame, ReadFrame):
-            self.runtime.limiter.hit(
+            await self.runtime.limiter.hit(
                 f"read:{self.principal.user_id or self.principal.api_key_id}",
                 limit=self.runtime.settings.read_rate_per_minute,
             )
@@ -389,7 +392,7 @@ class Session:
         self.outbox.backlog(cid, after, frame.ref, generation=sub.generation)
 
     async def _send(self, frame: SendFrame) -> None:
-        self.runtime.limiter.hit(
+        await self.runtime.limiter.hit(
             f"send:{self.principal.user_id}", limit=self.runtime.settings.send_rate_per_minute
         )
         await self._sends.acquire()  # backpressure: stop reading while too many are in flight
@@ -452,7 +455,7 @@ class Session:
             raise PayloadTooLarge(
                 f"A session description is limited to {settings.max_sdp_chars} characters."
             )
-        self.runtime.limiter.hit(
+        await self.runtime.limiter.hit(
             f"signal:{self.principal.user_id or self.principal.api_key_id}",
             limit=settings.signal_rate_per_minute,
         )

@@ -52,7 +52,7 @@ async def search(
     """Messages (and conversations) the caller may read that match `q`: words (all must
     match), "quoted phrases", prefix* (docs/search.md). Most relevant first; snippets are
     HTML-safe with matches in <mark>. A few dozen a minute per caller (429 beyond)."""
-    runtime.limiter.hit(
+    await runtime.limiter.hit(
         f"search:{principal.user_id or principal.api_key_id or principal.tenant_id}",
         limit=runtime.settings.search_rate_per_minute,
     )

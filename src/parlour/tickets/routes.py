@@ -87,15 +87,15 @@ async def start_support(
     if principal is None:
         # Guests cost nothing to make: one address gets a few a minute (shared with
         # POST /auth/guest).
-        runtime.limiter.hit(
+        await runtime.limiter.hit(
             f"guest:{client_ip(request)}", limit=runtime.settings.guest_rate_per_minute
         )
-        runtime.limiter.hit(
+        await runtime.limiter.hit(
             f"conversation-address:{client_ip(request)}",
             limit=runtime.settings.conversation_address_rate_per_minute,
         )
     else:
-        limit_creation(runtime, request, principal)
+        await limit_creation(runtime, request, principal)
     visitor = service.Visitor(
         message=body.message,
         display_name=body.display_name,

@@ -207,7 +207,7 @@ async def start_conversation(
     if principal is None:
         return login_redirect(request)
     try:
-        limit_creation(runtime, request, principal)
+        await limit_creation(runtime, request, principal)
         async with runtime.uow() as tx:
             view = await conversations.do_create_conversation(
                 tx, principal, kind="support", customer_id=None, subject=subject.strip() or None
