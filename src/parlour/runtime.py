@@ -18,6 +18,7 @@ from parlour.core.clock import Clock, SystemClock
 from parlour.core.db import create_engine, session_factory
 from parlour.core.domain_events import DomainHooks
 from parlour.core.ratelimit import RateLimiter
+from parlour.core.rls import DbScope
 from parlour.core.supervise import supervise
 from parlour.core.uow import UnitOfWork
 from parlour.deadlines import conversation_expiry
@@ -99,8 +100,9 @@ class Runtime:
         # desk: a conversation's end resolves its ticket; support inactivity closes one.
         desk_reactions.register(self.hooks, self.deadlines, self.uow)
 
-    def uow(self, *, write: bool = True) -> UnitOfWork:
-        """A new unit of work (the caller's `async with` runs and commits it)."""
+    def uow(self, *, write: bool = True, scope: DbScope | None = None) -> UnitOfWork:
+        """A new unit of work (the caller's `async with` runs and commits it), in `scope` or
+        else the context's current row-level security scope (parlour.core.rls)."""
         return UnitOfWork(
             self.sessions,
             publisher=self.broker,
@@ -108,6 +110,7 @@ class Runtime:
             write=write,
             jobs=self.job_queue,
             hooks=self.hooks,
+            scope=scope,
         )
 
     async def start(self) -> None:

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse
 from parlour.auth import service as auth
 from parlour.auth.principal import Principal
 from parlour.auth.routes import token_response
-from parlour.core import csrf
+from parlour.core import csrf, rls
 from parlour.core.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from parlour.core.http import error_responses
 from parlour.core.proxies import client_ip
@@ -94,17 +94,21 @@ StripeSignature = Annotated[str | None, Security(STRIPE_SIGNATURE)]
 async def tenant_id_for(runtime: Runtime, principal: Principal | None, slug: str | None) -> str:
     if principal is not None:
         return principal.tenant_id
-    async with runtime.uow(write=False) as tx:
-        return (await auth.get_tenant_by_slug(tx.session, slug)).id
+    # rls: a visitor names the tenant by slug, then sees only its public rows.
+    async with runtime.uow(write=False, scope=rls.ALL_TENANTS) as tx:
+        tenant_id = (await auth.get_tenant_by_slug(tx.session, slug)).id
+    rls.enter(rls.DbScope(rls.VISITOR, tenant_id))
+    return tenant_id
 
 
 async def ensure_plans(runtime: Runtime, tenant_id: str) -> None:
     """Seed the default plans the first time a tenant's plans are needed (a read first, so the
     common case takes no write lock)."""
-    async with runtime.uow(write=False) as tx:
+    service = rls.DbScope.service(tenant_id)  # rls: the tenant's own bookkeeping
+    async with runtime.uow(write=False, scope=service) as tx:
         needed = await plans.needs_defaults(tx, tenant_id)
     if needed:
-        async with runtime.uow() as tx:
+        async with runtime.uow(scope=service) as tx:
             await plans.do_seed_default_plans(tx, tenant_id)
 
 

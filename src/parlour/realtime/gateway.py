@@ -18,12 +18,13 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from parlour.auth.principal import Principal
+from parlour.auth.principal import Principal, db_scope
 from parlour.auth.service import Credential
 from parlour.calls import service as calls
 from parlour.conversations import service as conversations
 from parlour.conversations.access import access_conversation
 from parlour.conversations.reads import ReadRequest
+from parlour.core import rls
 from parlour.core.errors import (
     AppError,
     BadRequest,
@@ -243,6 +244,8 @@ class Session:
     async def run(self) -> None:
         """Serve until the client leaves; raises CloseConnection to close with a code."""
         self._main = asyncio.current_task()
+        # rls: every frame's unit of work (and the tasks made below) in the caller's scope.
+        rls.enter(db_scope(self.principal))
         broker = self.runtime.broker
         for audience in _audiences(self.principal):
             self._feeds.append(await broker.subscribe(audience.channel, self._listen))
