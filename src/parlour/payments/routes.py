@@ -413,10 +413,13 @@ async def _handle_event(runtime: Runtime, tenant_id: str, event: dict[str, Any])
 
 async def _webhook(request: Request, runtime: Runtime, tenant_slug: str | None) -> dict[str, str]:
     payload = await request.body()
-    async with runtime.uow(write=False) as tx:
+    # rls: the tenant by its slug, then the webhook acts as that tenant's service.
+    async with runtime.uow(write=False, scope=rls.ALL_TENANTS) as tx:
         tenant = await auth.find_tenant_by_slug(tx.session, tenant_slug)
-        if tenant is None:
-            raise NotFound("Unknown tenant.", code="tenant_not_found")
+    if tenant is None:
+        raise NotFound("Unknown tenant.", code="tenant_not_found")
+    rls.enter(rls.DbScope.service(tenant.id))
+    async with runtime.uow(write=False) as tx:
         keys = await payments.stripe_keys(
             tx, tenant.id, settings=runtime.settings, server_secret=runtime.secret_key
         )
