@@ -17,10 +17,12 @@ scope means the policies show nothing.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 # The values of `parlour.role`. `service` acts for one tenant (a webhook for tenant X, a job of
@@ -59,6 +61,9 @@ class DbScope:
 
 ALL_TENANTS = DbScope(SERVICE_ALL)
 
+# Where a unit of work keeps its scope on the session (`as_service` goes back to it).
+SESSION_SCOPE_KEY = "parlour_db_scope"
+
 current: contextvars.ContextVar[DbScope | None] = contextvars.ContextVar(
     "parlour_db_scope", default=None
 )
@@ -84,6 +89,23 @@ def batch_scope(tenant_ids: set[str]) -> DbScope:
     checks each request against its own Principal; the scope just cannot narrow to one user
     when several users' sends share the transaction."""
     return DbScope.service(next(iter(tenant_ids))) if len(tenant_ids) == 1 else ALL_TENANTS
+
+
+@asynccontextmanager
+async def as_service(session: AsyncSession, tenant_id: str) -> AsyncIterator[None]:
+    """Inside the caller's transaction, act as the tenant's service for the block, then go
+    back to the transaction's own scope. For the few reads the system makes on a user's behalf
+    (a tenant's secret: its Stripe key, its TURN servers), never for what the user asked."""
+    bind = session.bind
+    if bind is None or not dialect_uses_rls(bind.dialect.name):
+        yield
+        return
+    own = session.info.get(SESSION_SCOPE_KEY)
+    await session.execute(text(SET_SCOPE_SQL), scope_params(DbScope.service(tenant_id)))
+    try:
+        yield
+    finally:
+        await session.execute(text(SET_SCOPE_SQL), scope_params(own))
 
 
 def enter(scope: DbScope | None) -> contextvars.Token[DbScope | None]:

@@ -67,6 +67,7 @@ class UnitOfWork:
         if bind is not None and rls.dialect_uses_rls(bind.dialect.name):
             # One round trip; the settings end with the transaction.
             await self.session.execute(text(rls.SET_SCOPE_SQL), rls.scope_params(self.scope))
+            self.session.info[rls.SESSION_SCOPE_KEY] = self.scope
         return self
 
     async def __aexit__(

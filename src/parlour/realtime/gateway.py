@@ -128,6 +128,9 @@ class Session:
         self.ws = ws
         self.runtime = runtime
         self.principal = credential.principal
+        # rls: the socket's database scope. Passed explicitly where work may start in another
+        # task's context (a broker listener runs in the publisher's).
+        self.scope = db_scope(self.principal)
         self.expires_at = credential.expires_at
         # Kept to re-check when told the credential may have been revoked.
         self._credential = raw_credential
@@ -215,7 +218,7 @@ class Session:
         if sub is None:
             return
         try:
-            async with self.runtime.uow(write=False) as tx:
+            async with self.runtime.uow(write=False, scope=self.scope) as tx:
                 await access_conversation(tx.session, self.principal, conversation_id)
         except AppError as exc:
             if self.outbox.subs.get(conversation_id) is sub:
@@ -230,7 +233,7 @@ class Session:
         self, conversation_id: str, after: int, upto: int | None
     ) -> list[MessageRead]:
         # Through the messages service: the reader's access is checked on every read.
-        async with self.runtime.uow(write=False) as tx:
+        async with self.runtime.uow(write=False, scope=self.scope) as tx:
             page = await messages.list_messages(
                 tx,
                 self.principal,
@@ -245,7 +248,7 @@ class Session:
         """Serve until the client leaves; raises CloseConnection to close with a code."""
         self._main = asyncio.current_task()
         # rls: every frame's unit of work (and the tasks made below) in the caller's scope.
-        rls.enter(db_scope(self.principal))
+        rls.enter(self.scope)
         broker = self.runtime.broker
         for audience in _audiences(self.principal):
             self._feeds.append(await broker.subscribe(audience.channel, self._listen))
