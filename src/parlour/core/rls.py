@@ -92,10 +92,11 @@ def batch_scope(tenant_ids: set[str]) -> DbScope:
 
 
 @asynccontextmanager
-async def as_service(session: AsyncSession, tenant_id: str) -> AsyncIterator[None]:
-    """Inside the caller's transaction, act as the tenant's service for the block, then go
-    back to the transaction's own scope. For the few reads the system makes on a user's behalf
-    (a tenant's secret: its Stripe key, its TURN servers), never for what the user asked."""
+async def as_service(session: AsyncSession, tenant_id: str | None) -> AsyncIterator[None]:
+    """Inside the caller's transaction, act as the tenant's service (every tenant's when
+    `tenant_id` is None) for the block, then go back to the transaction's own scope. For the
+    few reads the system makes on a user's behalf (a tenant's secret: its Stripe key; a tenant
+    by its public slug), never for what the user asked."""
     bind = session.bind
     if bind is None or not dialect_uses_rls(bind.dialect.name):
         yield
