@@ -10,7 +10,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials
 from starlette.responses import RedirectResponse
 
 from parlour.auth import service as auth
-from parlour.auth.principal import Principal
+from parlour.auth.principal import Principal, db_scope
 from parlour.auth.routes import token_response
 from parlour.core import csrf, rls
 from parlour.core.errors import BadRequest, Forbidden, NotFound, Unauthorized
@@ -213,7 +213,10 @@ async def begin_checkout(
     tenant_id = await tenant_id_for(runtime, principal, tenant)
     await ensure_plans(runtime, tenant_id)
     base = str(request.base_url).rstrip("/")
-    async with runtime.uow() as tx:
+    # rls: a visitor's checkout signs them up as a guest first: like any sign-up, that
+    # transaction is the tenant's service's (the rules below still check the guest).
+    signing_up = rls.DbScope.service(tenant_id) if principal is None else None
+    async with runtime.uow(scope=signing_up) as tx:
         keys = await payments.stripe_keys(
             tx, tenant_id, settings=settings, server_secret=runtime.secret_key
         )
@@ -223,6 +226,7 @@ async def begin_checkout(
                 tx.session, tenant_id=tenant_id, display_name=email, phone=None, now=tx.now
             )
             principal = auth.principal_for(guest)
+            rls.enter(db_scope(principal))  # rls: from here on the visitor is this guest
             email_for_receipt: str | None = email
         else:
             email_for_receipt = email if principal.is_customer else None
