@@ -501,7 +501,8 @@ async def _origin_checked(
         raise CloseConnection(4003, "origin not allowed")
     found = await authenticate_session(runtime, credential)
     if not ours and not from_cookie:
-        async with runtime.uow(write=False) as tx:
+        # rls: before the session sets its scope: pass the caller's.
+        async with runtime.uow(write=False, scope=db_scope(found.principal)) as tx:
             verdict = await tickets.guest_origin_allowed(tx, found.principal, origin or "")
         if verdict is False:
             raise CloseConnection(4003, "origin not allowed")
@@ -513,7 +514,7 @@ async def _is_guest_cookie_origin_allowed(runtime: Runtime, credential: str, ori
         found = await authenticate_session(runtime, credential)
     except Unauthorized:
         return False
-    async with runtime.uow(write=False) as tx:
+    async with runtime.uow(write=False, scope=db_scope(found.principal)) as tx:  # rls:
         return await tickets.guest_origin_allowed(tx, found.principal, origin) is True
 
 
