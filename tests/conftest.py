@@ -3,6 +3,12 @@
 PostgreSQL comes from PARLOUR_TEST_DATABASE_URL (default: the local server's `test` database).
 Each test run creates its own scratch database on that server, so parallel runs never collide.
 Outside CI a missing PostgreSQL skips its tests with the reason; in CI (CI=true) it fails.
+
+rls: on PostgreSQL the migrations run as the server's owner role (`postgres`) and the app runs
+as the app role (`parlour_app`: no superuser, no BYPASSRLS, owns nothing), so every PostgreSQL
+test goes through the row-level security policies. The test code itself (factories, direct
+service calls) acts as the all-tenant service (`_tests_act_as_the_service`); the app's edges
+set narrower scopes for what they run (every request and socket starts with none).
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from parlour.config import Settings
+from parlour.core import rls
 from parlour.core.clock import FrozenClock
 from parlour.core.db import create_engine
 from parlour.core.migrations import upgrade
@@ -27,6 +35,10 @@ PG_URL = os.environ.get(
     "PARLOUR_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
+# rls: the role the app connects as on PostgreSQL (made once per server; roles are global).
+APP_ROLE = "parlour_app"
+# rls: the app role's URL of each scratch database -> the owner's URL of the same database.
+OWNER_URLS: dict[str, str] = {}
 
 
 def require_service(available: bool, reason: str) -> None:
@@ -38,10 +50,10 @@ def require_service(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-async def _migrate(url: str) -> None:
+async def _migrate(url: str, *, app_role: str | None = None) -> None:
     engine = create_engine(url)
     try:
-        await upgrade(engine)
+        await upgrade(engine, app_role=app_role)
     finally:
         await engine.dispose()
 
@@ -60,6 +72,32 @@ async def _pg_exec(sql: str) -> None:
         await conn.close()
 
 
+async def _ensure_app_role() -> None:
+    # Several test runs share the server: creating the role twice at once is not an error.
+    await _pg_exec(
+        "DO $$ BEGIN "
+        f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
+        "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+    )
+
+
+def app_url(owner_url: str) -> str:
+    """The same database as the app role (trust authentication on the test server)."""
+    url = make_url(owner_url).set(username=APP_ROLE, password=None)
+    return url.render_as_string(hide_password=False)
+
+
+def owner_url(url: str) -> str:
+    """The owner's URL of a test database given its app-role URL (SQLite: the same)."""
+    return OWNER_URLS.get(url, url)
+
+
+@pytest.fixture(autouse=True)
+def _tests_act_as_the_service() -> None:
+    """rls: test code (factories, direct service calls) acts across tenants, like the CLI."""
+    rls.enter(rls.ALL_TENANTS)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "parlour.db"
@@ -74,13 +112,16 @@ def pg_database() -> Iterator[str | None]:
     try:
         asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}"'))
         asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
+        asyncio.run(_ensure_app_role())
     except Exception as exc:
         yield None
         print(f"PostgreSQL unavailable at {PG_URL}: {exc!r}")
         return
     base, _, _ = PG_URL.rpartition("/")
-    url = f"{base}/{name}"
-    asyncio.run(_migrate(url))
+    owner = f"{base}/{name}"
+    asyncio.run(_migrate(owner, app_role=APP_ROLE))
+    url = app_url(owner)
+    OWNER_URLS[url] = owner
     yield url
     asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -113,7 +154,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     pg = request.getfixturevalue("pg_database")
     require_service(pg is not None, f"PostgreSQL is not reachable at {PG_URL}")
     assert pg is not None
-    asyncio.run(_truncate(pg))
+    asyncio.run(_truncate(owner_url(pg)))
     yield pg
 
 
@@ -122,6 +163,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=db_url,
+        migrate_database_url=owner_url(db_url),  # rls: migrations as the owner
         data_dir=tmp_path / "data",
         secret_key=TEST_SECRET,
         allowed_origins=["http://allowed.example"],

@@ -33,6 +33,7 @@ from parlour.core.http import BodySizeLimit, error_response, install_error_handl
 from parlour.core.logredact import install_redaction
 from parlour.core.migrations import SchemaOutdated, schema_status
 from parlour.core.proxies import ForwardedHeaders, TrustedProxies
+from parlour.core.rls import ResetScope  # rls:
 from parlour.deadlines.routes import router as cron_router
 from parlour.deps import credential_from
 from parlour.jobs.routes import router as jobs_router
@@ -174,4 +175,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     # Outermost: everything inside sees the client address and scheme the proxy saw.
     app.add_middleware(ForwardedHeaders, trusted=TrustedProxies(settings.trusted_proxies))
+    # rls: every request and socket starts with no row-level security scope (parlour.core.rls).
+    app.add_middleware(ResetScope)
     return app

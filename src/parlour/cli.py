@@ -10,6 +10,8 @@ import typer
 
 from parlour.auth.service import do_ensure_default_tenant, get_tenant_by_slug
 from parlour.config import Settings
+from parlour.core import rls  # rls:
+from parlour.core.db import create_engine  # rls:
 from parlour.core.migrations import schema_status, upgrade
 from parlour.core.uow import UnitOfWork
 from parlour.importer import cli as importer_cli  # import
@@ -35,6 +37,8 @@ T = TypeVar("T")
 def _with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     async def main() -> T:
         runtime = build_runtime(Settings())
+        # rls: a command acts for the operator, across tenants (row-level security's service).
+        rls.enter(rls.ALL_TENANTS)
         try:
             return await work(runtime)
         finally:
@@ -57,8 +61,14 @@ def migrate() -> None:
     """Upgrade the database schema to the newest version."""
 
     async def work(rt: Runtime) -> None:
-        before = await schema_status(rt.engine)
-        await upgrade(rt.engine)
+        # rls: as the tables' owner (PARLOUR_MIGRATE_DATABASE_URL), granting the app role.
+        settings = rt.settings
+        engine = create_engine(settings.resolved_migrate_database_url())
+        try:
+            before = await schema_status(engine)
+            await upgrade(engine, app_role=settings.database_app_role)
+        finally:
+            await engine.dispose()
         if before.pending:
             typer.echo(f"applied {len(before.pending)} migration(s): {', '.join(before.pending)}")
         else:
@@ -69,7 +79,9 @@ def migrate() -> None:
 
 @db_app.command("check")
 def db_check() -> None:
-    """List tables, indexes and pending migrations; exit 1 when the schema is behind."""
+    """List tables, indexes, row-level security and pending migrations; exit 1 when the schema
+    is behind or (PostgreSQL) a tenant table lacks its policies or the app role could bypass
+    them."""
 
     async def work(rt: Runtime) -> bool:
         status = await schema_status(rt.engine, with_tables=True)
@@ -81,10 +93,38 @@ def db_check() -> None:
             typer.echo(f"pending migrations: {', '.join(status.pending)} (run `parlour migrate`)")
         else:
             typer.echo("no pending migrations")
-        return status.current
+        secure = True
+        if rt.engine.dialect.name == "postgresql":  # rls:
+            secure = await _report_rls(rt)
+        return status.current and secure
 
     if not _with_runtime(work):
         raise typer.Exit(1)
+
+
+async def _report_rls(rt: Runtime) -> bool:
+    """rls: print row-level security per table and the app role's standing; True if sound."""
+    from parlour.models import rls as policies
+
+    async with rt.engine.connect() as conn:
+        tables = await conn.run_sync(policies.check_tables)
+        role = await conn.run_sync(policies.check_role)
+    typer.echo("row-level security:")
+    for t in tables:
+        state = (
+            f"{'enabled' if t.enabled else 'DISABLED'}, {'forced' if t.forced else 'NOT FORCED'}"
+        )
+        names = ", ".join(f"{name} ({cmd})" for name, cmd in t.policies) or "no policies"
+        typer.echo(f"  {t.table}: {state}; {names}")
+        for problem in t.problems:
+            typer.echo(f"    PROBLEM: {problem}")
+    typer.echo(
+        f"app role: {role.name} (superuser: {role.superuser}, bypassrls: {role.bypassrls}, "
+        f"owns tables: {len(role.owns)})"
+    )
+    for problem in role.problems:
+        typer.echo(f"  PROBLEM: {problem}")
+    return not role.problems and not any(t.problems for t in tables)
 
 
 @app.command()

@@ -27,6 +27,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     database_url: str = ""
+    # rls: on PostgreSQL the app connects (PARLOUR_DATABASE_URL) as a role that owns nothing
+    # and cannot bypass row-level security; `parlour migrate` connects as the tables' owner
+    # (this URL; empty: the app's URL) and grants the app role (this name) its privileges
+    # (docs/row-level-security.md).
+    migrate_database_url: str = ""  # rls:
+    database_app_role: str = "parlour_app"  # rls:
     # Given (at least MIN_SECRET_KEY_BYTES), or generated into DATA_DIR/secret_key.
     secret_key: str = ""
     host: str = "127.0.0.1"
@@ -259,6 +265,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'parlour.db').as_posix()}"
+
+    def resolved_migrate_database_url(self) -> str:  # rls:
+        """The URL migrations run on: the owner's, else the app's."""
+        return self.migrate_database_url or self.resolved_database_url()
 
     def resolved_secret_key(self) -> str:
         """The signing key: given, or generated once and kept in the data folder."""

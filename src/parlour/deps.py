@@ -8,9 +8,10 @@ from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
-from parlour.auth.principal import Principal
+from parlour.auth.principal import Principal, db_scope
 from parlour.auth.service import Credential, resolve_session
 from parlour.auth.tokens import COOKIE_NAME
+from parlour.core import rls
 from parlour.core.errors import Unauthorized
 from parlour.runtime import Runtime
 
@@ -42,7 +43,11 @@ def credential_from(conn: HTTPConnection) -> tuple[str | None, bool]:
 
 
 async def authenticate_credential(runtime: Runtime, credential: str | None) -> Principal:
-    return (await authenticate_session(runtime, credential)).principal
+    """The caller (see `authenticate_session`); the request's units of work run in its
+    row-level security scope from here on (the request started with none: rls.ResetScope)."""
+    principal = (await authenticate_session(runtime, credential)).principal
+    rls.enter(db_scope(principal))  # rls:
+    return principal
 
 
 async def authenticate_session(runtime: Runtime, credential: str | None) -> Credential:
@@ -50,7 +55,8 @@ async def authenticate_session(runtime: Runtime, credential: str | None) -> Cred
     expired or revoked (logout, password change, deactivation, API-key revocation)."""
     if not credential:
         raise Unauthorized()
-    async with runtime.uow(write=False) as tx:
+    # rls: the credential names its tenant only once it is found: look it up across tenants.
+    async with runtime.uow(write=False, scope=rls.ALL_TENANTS) as tx:
         found = await resolve_session(tx.session, credential, secret=runtime.secret_key, now=tx.now)
     if found is None:
         raise Unauthorized("The token is invalid or has expired.", code="invalid_token")

@@ -23,6 +23,7 @@ from parlour.core.db import create_engine, session_factory
 from parlour.core.domain_events import DomainHooks
 from parlour.core.ratelimit import Limiter, RateLimiter, RedisRateLimiter
 from parlour.core.redisconn import redis_client  # redis
+from parlour.core.rls import DbScope
 from parlour.core.supervise import supervise
 from parlour.core.uow import UnitOfWork
 from parlour.deadlines import conversation_expiry
@@ -121,8 +122,9 @@ class Runtime:
         ai_jobs.install(self.hooks, self.uow)
         self.smtp_listener = SmtpListener(self)  # email:
 
-    def uow(self, *, write: bool = True) -> UnitOfWork:
-        """A new unit of work (the caller's `async with` runs and commits it)."""
+    def uow(self, *, write: bool = True, scope: DbScope | None = None) -> UnitOfWork:
+        """A new unit of work (the caller's `async with` runs and commits it), in `scope` or
+        else the context's current row-level security scope (parlour.core.rls)."""
         return UnitOfWork(
             self.sessions,
             publisher=self.broker,
@@ -130,6 +132,7 @@ class Runtime:
             write=write,
             jobs=self.job_queue,
             hooks=self.hooks,
+            scope=scope,
         )
 
     async def start(self) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from parlour.auth.principal import Principal
+from parlour.auth.principal import Principal, db_scope
 from parlour.conversations import service
 from parlour.core.errors import AppError
 from parlour.models.conversation import Conversation, Participant, Status
@@ -53,7 +53,8 @@ async def run_step(rt: Runtime, step: Step, barrier: asyncio.Barrier | None) -> 
         if barrier is not None and sqlite:
             # SQLite's writer holds the write lock from BEGIN: wait before, not inside.
             await barrier.wait()
-        async with rt.uow() as tx:
+        # rls: each step in its actor's own scope, as the edge would run it.
+        async with rt.uow(scope=db_scope(step.principal)) as tx:
             if barrier is not None and not sqlite:
                 await barrier.wait()  # every transaction open, then all go at once
             cid = step.conversation_id

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from parlour.config import Settings
-from tests.conftest import PG_URL, TEST_SECRET, _truncate, require_service
+from tests.conftest import PG_URL, TEST_SECRET, _truncate, owner_url, require_service
 
 
 @dataclass
@@ -109,7 +109,7 @@ def system_db(
     pg = request.getfixturevalue("pg_database")
     require_service(pg is not None, f"PostgreSQL is not reachable at {PG_URL}")
     assert pg is not None
-    asyncio.run(_truncate(pg))
+    asyncio.run(_truncate(owner_url(pg)))  # rls: the app role may not truncate
     return pg
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from parlour.core import rls
 from parlour.models.appointment import Appointment, AppointmentStatus, Availability
 from parlour.models.user import User
 
@@ -87,7 +88,10 @@ async def busy(
     )
     if excluding is not None:
         query = query.where(Appointment.id != excluding)
-    return [(s, e) for s, e in await session.execute(query)]
+    # rls: a customer may not read other customers' appointments, but booking needs to know
+    # when the expert is busy: read as the tenant's service; only the times leave here.
+    async with rls.as_service(session, tenant_id):
+        return [(s, e) for s, e in await session.execute(query)]
 
 
 async def count_upcoming(

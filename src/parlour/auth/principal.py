@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from parlour.core.rls import API_KEY, DbScope
 from parlour.models.user import Role
 
 # The name the system actor signs its system messages with.
@@ -50,3 +51,13 @@ class Principal:
     @property
     def is_customer(self) -> bool:
         return self.role == Role.customer and not self.is_service and not self.system
+
+
+def db_scope(principal: Principal) -> DbScope:
+    """rls: the row-level security scope a principal's transactions run in: a user's own role
+    and id, a service key as `api_key`, the system actor as its tenant's service."""
+    if principal.is_system:
+        return DbScope.service(principal.tenant_id)
+    if principal.is_service:
+        return DbScope(API_KEY, principal.tenant_id)
+    return DbScope(principal.role, principal.tenant_id, principal.user_id or "")

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response, status
 from parlour.auth import revocation, service
 from parlour.auth.schemas import GuestIn, LoginIn, MeOut, PasswordChangeIn, TokenOut, UserRead
 from parlour.auth.tokens import COOKIE_NAME, issue_token, read_token
+from parlour.core import rls
 from parlour.core.errors import BadRequest, Unauthorized
 from parlour.core.http import error_responses
 from parlour.core.proxies import client_ip
@@ -57,7 +58,11 @@ async def attempt_login(
     await runtime.limiter.check(account, limit=settings.login_account_rate_per_minute)
     try:
         # An unknown tenant is just another wrong credential (no 404 telling tenants apart).
-        return await service.login(runtime.uow, tenant_slug=tenant, email=email, password=password)
+        # rls: the account is looked up before anyone is signed in, by tenant slug and email.
+        with rls.acting_as(rls.ALL_TENANTS):
+            return await service.login(
+                runtime.uow, tenant_slug=tenant, email=email, password=password
+            )
     except Unauthorized:
         await runtime.limiter.hit(account, limit=settings.login_account_rate_per_minute)
         raise
@@ -88,7 +93,8 @@ async def guest(
     await runtime.limiter.hit(
         f"guest:{client_ip(request)}", limit=runtime.settings.guest_rate_per_minute
     )
-    async with runtime.uow() as tx:
+    # rls: nobody is signed in yet; the tenant is known only from its slug.
+    async with runtime.uow(scope=rls.ALL_TENANTS) as tx:
         tenant = await service.find_tenant_by_slug(tx.session, body.tenant)
         if tenant is None:
             # Not "unknown tenant": the same answer as any tenant refusing guests.
@@ -110,9 +116,11 @@ async def revoke_request_token(runtime: Runtime, request: Request) -> None:
     if not credential or credential.startswith(service.API_KEY_PREFIX):
         return
     # Anyone may call logout: a credential that is not a valid token opens no transaction.
-    if read_token(credential, secret=runtime.secret_key, now=runtime.clock.now()) is None:
+    claims = read_token(credential, secret=runtime.secret_key, now=runtime.clock.now())
+    if claims is None:
         return
-    async with runtime.uow() as tx:
+    # rls: the signed token names its tenant; revoking it is that tenant's service's write.
+    async with runtime.uow(scope=rls.DbScope.service(claims.tenant_id)) as tx:
         await revocation.do_revoke_token(tx, credential, secret=runtime.secret_key)
 
 

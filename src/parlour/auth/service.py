@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parlour.auth.passwords import hash_password, verify_password
 from parlour.auth.principal import Principal
 from parlour.auth.tokens import read_token
+from parlour.core import rls
 from parlour.core.errors import BadRequest, Conflict, NotFound, Unauthorized
 from parlour.core.ids import new_id
 from parlour.core.uow import UnitOfWork
@@ -30,7 +31,12 @@ MIN_PASSWORD_LENGTH = 8
 
 async def find_tenant_by_slug(session: AsyncSession, slug: str | None) -> Tenant | None:
     """The tenant with this slug (the default tenant when None), or None."""
-    return await session.scalar(select(Tenant).where(Tenant.slug == (slug or DEFAULT_TENANT_SLUG)))
+    # rls: slugs are public (anyone may name a tenant: sign-in, guests, webhooks, widgets);
+    # what is done in the tenant is still the caller's scope's to allow.
+    async with rls.as_service(session, None):
+        return await session.scalar(
+            select(Tenant).where(Tenant.slug == (slug or DEFAULT_TENANT_SLUG))
+        )
 
 
 async def get_tenant_by_slug(session: AsyncSession, slug: str | None) -> Tenant:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from parlour.conversations.reads import ReadRequest, do_mark_read_many
 from parlour.conversations.schemas import ReadState
+from parlour.core import rls
 from parlour.core.batcher import Batcher
 from parlour.core.errors import AppError
 from parlour.core.uow import UnitOfWork
@@ -37,5 +38,7 @@ class ReadWriter(Batcher[ReadRequest, ReadState]):
         self._uow = uow
 
     async def _commit(self, requests: list[ReadRequest]) -> list[ReadState | AppError]:
-        async with self._uow() as tx:
-            return await do_mark_read_many(tx, requests)
+        # rls: several readers share the transaction (see the message writer).
+        with rls.acting_as(rls.batch_scope({r.principal.tenant_id for r in requests})):
+            async with self._uow() as tx:
+                return await do_mark_read_many(tx, requests)

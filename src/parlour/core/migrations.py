@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -71,14 +71,22 @@ async def schema_status(engine: AsyncEngine, *, with_tables: bool = False) -> Sc
         return await conn.run_sync(lambda c: _status(c, with_tables=with_tables))
 
 
-def _upgrade(conn: Connection, url: str, revision: str) -> None:
+def _upgrade(conn: Connection, url: str, revision: str, app_role: str | None) -> None:
     config = alembic_config(url)
     config.attributes["connection"] = conn
+    config.attributes["app_role"] = app_role
+    if conn.dialect.name == "postgresql":
+        # The owner is subject to its tables' FORCEd row-level security too (unless it is a
+        # superuser): a migration that moves data acts for every tenant.
+        conn.execute(text("SELECT set_config('parlour.role', 'service_all', true)"))
     command.upgrade(config, revision)
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply migrations up to `revision` in one transaction."""
+async def upgrade(
+    engine: AsyncEngine, revision: str = "head", *, app_role: str | None = None
+) -> None:
+    """Apply migrations up to `revision` in one transaction, as the tables' owner; `app_role`
+    is the role the app connects as, granted its table privileges (PostgreSQL)."""
     url = engine.url.render_as_string(hide_password=False)
     async with engine.begin() as conn:
-        await conn.run_sync(lambda c: _upgrade(c, url, revision))
+        await conn.run_sync(lambda c: _upgrade(c, url, revision, app_role))

@@ -14,8 +14,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from parlour.core import rls
 from parlour.core.clock import Clock
 from parlour.core.db import WRITE_OPTION
 from parlour.core.domain_events import DomainEvent, DomainHooks
@@ -39,8 +41,11 @@ class UnitOfWork:
         write: bool = True,
         jobs: JobSink | None = None,
         hooks: DomainHooks | None = None,
+        scope: rls.DbScope | None = None,
     ) -> None:
         self._sessions = sessions
+        self._given_scope = scope
+        self.scope: rls.DbScope | None = scope
         self._hooks = hooks
         self._publisher = publisher
         self._clock = clock
@@ -55,8 +60,14 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
         self.now = self._clock.now()
+        self.scope = self._given_scope if self._given_scope is not None else rls.current.get()
         if self._write:
             await self.session.connection(execution_options={WRITE_OPTION: True})
+        bind = self._sessions.kw.get("bind")
+        if bind is not None and rls.dialect_uses_rls(bind.dialect.name):
+            # One round trip; the settings end with the transaction.
+            await self.session.execute(text(rls.SET_SCOPE_SQL), rls.scope_params(self.scope))
+            self.session.info[rls.SESSION_SCOPE_KEY] = self.scope
         return self
 
     async def __aexit__(
@@ -123,7 +134,11 @@ class UnitOfWork:
     async def run_domain_hooks(self) -> None:
         events, self.domain_events = self.domain_events, []
         if self._hooks is not None and events:
-            await self._hooks.run(events)
+            # Reactions act for the business (the tenant's system actor), not for the caller
+            # whose change set them off: each event's handlers run in its tenant's service scope.
+            for event in events:
+                with rls.acting_as(rls.DbScope.service(event.tenant_id or None)):
+                    await self._hooks.run([event])
 
     async def publish_events(self) -> None:
         events, self.events = self.events, []

@@ -14,6 +14,7 @@ import contextlib
 import logging
 from typing import Protocol
 
+from parlour.core import rls
 from parlour.core.uow import UnitOfWork
 from parlour.deadlines.registry import Acted, DeadlineRegistry
 
@@ -30,12 +31,15 @@ async def sweep(uow: UnitsOfWork, registry: DeadlineRegistry, *, batch_size: int
     """One pass over every deadline; what it acted on."""
     acted: list[Acted] = []
     for deadline in registry:
-        async with uow(write=False) as tx:
-            due = await deadline.find_due(tx, batch_size)
+        # rls: finding what is due scans every tenant; acting on an item is its tenant's.
+        with rls.acting_as(rls.ALL_TENANTS):
+            async with uow(write=False) as tx:
+                due = await deadline.find_due(tx, batch_size)
         for item in due:
             try:
-                async with uow() as tx:
-                    outcome = await deadline.act(tx, item)
+                with rls.acting_as(rls.DbScope.service(item.tenant_id)):
+                    async with uow() as tx:
+                        outcome = await deadline.act(tx, item)
             except Exception:
                 log.exception("deadline %s on %s failed", deadline.name, item.conversation_id)
                 continue

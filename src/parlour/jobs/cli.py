@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from parlour.config import Settings
+from parlour.core import rls
 from parlour.core.errors import AppError
 from parlour.jobs import service
 from parlour.jobs.service import OPERATOR
@@ -26,6 +27,7 @@ def _run(work: Callable[[Runtime], Awaitable[T]]) -> T:
 
     async def main() -> T:
         runtime = build_runtime(Settings())
+        rls.enter(rls.ALL_TENANTS)  # rls: the operator acts across tenants
         try:
             return await work(runtime)
         finally:

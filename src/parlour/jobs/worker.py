@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from parlour.core import rls
 from parlour.core.ids import new_id
 from parlour.core.supervise import Supervised, supervise
 from parlour.jobs import repository
@@ -105,6 +106,9 @@ class JobWorker:
 
     async def run_once(self) -> int:
         """Claim what is due (up to the free slots) and start it; how many were started."""
+        # rls: claiming, leases and outcomes span every tenant (the tasks below inherit it);
+        # each handler runs in its own job's tenant (`_attempt`).
+        rls.enter(rls.ALL_TENANTS)
         free = self.concurrency - len(self._running)
         kinds = self._rt.jobs.kinds()
         if free <= 0 or not kinds:
@@ -167,7 +171,8 @@ class JobWorker:
         try:
             try:
                 async with asyncio.timeout(job.registration.timeout_seconds):
-                    await job.registration.handler(job.context)
+                    with rls.acting_as(rls.DbScope.service(job.context.tenant_id)):
+                        await job.registration.handler(job.context)
             except asyncio.CancelledError:
                 await self._release(job)
                 raise

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from parlour.core import rls
 from parlour.core.batcher import Batcher
 from parlour.core.errors import AppError
 from parlour.core.uow import UnitOfWork
@@ -54,5 +55,11 @@ class MessageWriter(Batcher[SendRequest, MessageRead]):
 
     async def _commit(self, requests: list[SendRequest]) -> list[MessageRead | AppError]:
         # The unit of work commits and publishes before the senders are answered.
+        # rls: several senders share it, so it runs as the service (rls.batch_scope says why).
+        scope = rls.batch_scope({r.principal.tenant_id for r in requests})
+        with rls.acting_as(scope):
+            return await self._commit_in_scope(requests)
+
+    async def _commit_in_scope(self, requests: list[SendRequest]) -> list[MessageRead | AppError]:
         async with self._uow() as tx:
             return await do_send_messages(tx, requests, max_chars=self._max_chars)

@@ -10,9 +10,9 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials
 from starlette.responses import RedirectResponse
 
 from parlour.auth import service as auth
-from parlour.auth.principal import Principal
+from parlour.auth.principal import Principal, db_scope
 from parlour.auth.routes import token_response
-from parlour.core import csrf
+from parlour.core import csrf, rls
 from parlour.core.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from parlour.core.http import error_responses
 from parlour.core.proxies import client_ip
@@ -94,17 +94,21 @@ StripeSignature = Annotated[str | None, Security(STRIPE_SIGNATURE)]
 async def tenant_id_for(runtime: Runtime, principal: Principal | None, slug: str | None) -> str:
     if principal is not None:
         return principal.tenant_id
-    async with runtime.uow(write=False) as tx:
-        return (await auth.get_tenant_by_slug(tx.session, slug)).id
+    # rls: a visitor names the tenant by slug, then sees only its public rows.
+    async with runtime.uow(write=False, scope=rls.ALL_TENANTS) as tx:
+        tenant_id = (await auth.get_tenant_by_slug(tx.session, slug)).id
+    rls.enter(rls.DbScope(rls.VISITOR, tenant_id))
+    return tenant_id
 
 
 async def ensure_plans(runtime: Runtime, tenant_id: str) -> None:
     """Seed the default plans the first time a tenant's plans are needed (a read first, so the
     common case takes no write lock)."""
-    async with runtime.uow(write=False) as tx:
+    service = rls.DbScope.service(tenant_id)  # rls: the tenant's own bookkeeping
+    async with runtime.uow(write=False, scope=service) as tx:
         needed = await plans.needs_defaults(tx, tenant_id)
     if needed:
-        async with runtime.uow() as tx:
+        async with runtime.uow(scope=service) as tx:
             await plans.do_seed_default_plans(tx, tenant_id)
 
 
@@ -211,7 +215,10 @@ async def begin_checkout(
     tenant_id = await tenant_id_for(runtime, principal, tenant)
     await ensure_plans(runtime, tenant_id)
     base = str(request.base_url).rstrip("/")
-    async with runtime.uow() as tx:
+    # rls: a visitor's checkout signs them up as a guest first: like any sign-up, that
+    # transaction is the tenant's service's (the rules below still check the guest).
+    signing_up = rls.DbScope.service(tenant_id) if principal is None else None
+    async with runtime.uow(scope=signing_up) as tx:
         keys = await payments.stripe_keys(
             tx, tenant_id, settings=settings, server_secret=runtime.secret_key
         )
@@ -221,6 +228,7 @@ async def begin_checkout(
                 tx.session, tenant_id=tenant_id, display_name=email, phone=None, now=tx.now
             )
             principal = auth.principal_for(guest)
+            rls.enter(db_scope(principal))  # rls: from here on the visitor is this guest
             email_for_receipt: str | None = email
         else:
             email_for_receipt = email if principal.is_customer else None
@@ -411,10 +419,13 @@ async def _handle_event(runtime: Runtime, tenant_id: str, event: dict[str, Any])
 
 async def _webhook(request: Request, runtime: Runtime, tenant_slug: str | None) -> dict[str, str]:
     payload = await request.body()
-    async with runtime.uow(write=False) as tx:
+    # rls: the tenant by its slug, then the webhook acts as that tenant's service.
+    async with runtime.uow(write=False, scope=rls.ALL_TENANTS) as tx:
         tenant = await auth.find_tenant_by_slug(tx.session, tenant_slug)
-        if tenant is None:
-            raise NotFound("Unknown tenant.", code="tenant_not_found")
+    if tenant is None:
+        raise NotFound("Unknown tenant.", code="tenant_not_found")
+    rls.enter(rls.DbScope.service(tenant.id))
+    async with runtime.uow(write=False) as tx:
         keys = await payments.stripe_keys(
             tx, tenant.id, settings=runtime.settings, server_secret=runtime.secret_key
         )

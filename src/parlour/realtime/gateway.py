@@ -18,12 +18,13 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from parlour.auth.principal import Principal
+from parlour.auth.principal import Principal, db_scope
 from parlour.auth.service import Credential
 from parlour.calls import service as calls
 from parlour.conversations import service as conversations
 from parlour.conversations.access import access_conversation
 from parlour.conversations.reads import ReadRequest
+from parlour.core import rls
 from parlour.core.errors import (
     AppError,
     BadRequest,
@@ -127,6 +128,9 @@ class Session:
         self.ws = ws
         self.runtime = runtime
         self.principal = credential.principal
+        # rls: the socket's database scope. Passed explicitly where work may start in another
+        # task's context (a broker listener runs in the publisher's).
+        self.scope = db_scope(self.principal)
         self.expires_at = credential.expires_at
         # Kept to re-check when told the credential may have been revoked.
         self._credential = raw_credential
@@ -227,7 +231,7 @@ class Session:
         if sub is None:
             return
         try:
-            async with self.runtime.uow(write=False) as tx:
+            async with self.runtime.uow(write=False, scope=self.scope) as tx:
                 await access_conversation(tx.session, self.principal, conversation_id)
         except AppError as exc:
             if self.outbox.subs.get(conversation_id) is sub:
@@ -242,7 +246,7 @@ class Session:
         self, conversation_id: str, after: int, upto: int | None
     ) -> list[MessageRead]:
         # Through the messages service: the reader's access is checked on every read.
-        async with self.runtime.uow(write=False) as tx:
+        async with self.runtime.uow(write=False, scope=self.scope) as tx:
             page = await messages.list_messages(
                 tx,
                 self.principal,
@@ -256,6 +260,8 @@ class Session:
     async def run(self) -> None:
         """Serve until the client leaves; raises CloseConnection to close with a code."""
         self._main = asyncio.current_task()
+        # rls: every frame's unit of work (and the tasks made below) in the caller's scope.
+        rls.enter(self.scope)
         broker = self.runtime.broker
         for audience in _audiences(self.principal):
             self._feeds.append(await broker.subscribe(audience.channel, self._listen))
@@ -511,7 +517,8 @@ async def _origin_checked(
         raise CloseConnection(4003, "origin not allowed")
     found = await authenticate_session(runtime, credential)
     if not ours and not from_cookie:
-        async with runtime.uow(write=False) as tx:
+        # rls: before the session sets its scope: pass the caller's.
+        async with runtime.uow(write=False, scope=db_scope(found.principal)) as tx:
             verdict = await tickets.guest_origin_allowed(tx, found.principal, origin or "")
         if verdict is False:
             raise CloseConnection(4003, "origin not allowed")
@@ -523,7 +530,7 @@ async def _is_guest_cookie_origin_allowed(runtime: Runtime, credential: str, ori
         found = await authenticate_session(runtime, credential)
     except Unauthorized:
         return False
-    async with runtime.uow(write=False) as tx:
+    async with runtime.uow(write=False, scope=db_scope(found.principal)) as tx:  # rls:
         return await tickets.guest_origin_allowed(tx, found.principal, origin) is True
 
 

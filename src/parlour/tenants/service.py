@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parlour.auth.principal import Principal
 from parlour.auth.service import get_tenant
+from parlour.core import rls
 from parlour.core.crypto import Sealed, SecretBox, Undecryptable
 from parlour.core.errors import AppError, Forbidden, NotFound
 from parlour.core.ids import new_id
@@ -190,7 +191,10 @@ async def get_secret(
     """A tenant's secret in the clear, for the code that calls the provider (a webhook, a job);
     None when it is not set. Raises `SecretUnreadable` when it cannot be decrypted here."""
     name = SecretName(name)
-    row = await repository.get_secret(session, tenant_id, name.value)
+    # rls: read as the tenant's service, whoever's request needs it (a customer's checkout
+    # needs the Stripe key; only admins may read secrets themselves).
+    async with rls.as_service(session, tenant_id):
+        row = await repository.get_secret(session, tenant_id, name.value)
     if row is None:
         return None
     try:

@@ -11,6 +11,7 @@ from parlour.auth.principal import Principal
 from parlour.auth.routes import token_response
 from parlour.auth.service import get_tenant_by_slug
 from parlour.conversations.routes import limit_creation
+from parlour.core import rls
 from parlour.core.http import error_responses
 from parlour.core.proxies import client_ip
 from parlour.deps import (
@@ -104,6 +105,12 @@ async def start_support(
         subject=body.subject,
         client_msg_id=body.client_msg_id,
     )
+    if principal is None:
+        # rls: a visitor becomes a guest here, which is the tenant's service's to do (as a
+        # sign-up): the tenant by its slug first.
+        async with runtime.uow(write=False, scope=rls.ALL_TENANTS) as tx:
+            tenant_id = (await get_tenant_by_slug(tx.session, tenant)).id
+        rls.enter(rls.DbScope.service(tenant_id))
     async with runtime.uow() as tx:
         found = await get_tenant_by_slug(tx.session, tenant)
         started = await service.do_start_support(

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from parlour.auth.principal import Principal
 from parlour.auth.service import get_tenant_by_slug
 from parlour.config import Settings
+from parlour.core import rls
 from parlour.core.errors import AppError
 from parlour.runtime import build_runtime
 from parlour.transcripts import service
@@ -25,6 +26,7 @@ async def _export(
     start_text: str, end_text: str, tenant: str | None, out: TextIO, *, show_progress: bool
 ) -> int:
     runtime = build_runtime(Settings())
+    rls.enter(rls.ALL_TENANTS)  # rls: the operator acts across tenants
     try:
         start = service.parse_moment(start_text, name="from")
         end = service.parse_moment(end_text, name="to")

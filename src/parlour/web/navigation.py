@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from parlour.auth.principal import Principal
+from parlour.core import rls
 from parlour.core.errors import Unauthorized
 from parlour.deps import authenticate_credential, credential_from
 from parlour.models.user import Role
@@ -33,7 +34,10 @@ async def page_principal(request: Request, runtime: Runtime) -> Principal | None
         principal = await authenticate_credential(runtime, credential)
     except Unauthorized:
         return None
-    return principal if principal.user_id is not None else None
+    if principal.user_id is None:
+        rls.enter(None)  # rls: a key is no person: the page runs as nobody
+        return None
+    return principal
 
 
 def home_for(principal: Principal) -> str:

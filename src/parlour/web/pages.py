@@ -19,6 +19,7 @@ from parlour.auth.tokens import COOKIE_NAME
 from parlour.conversations import service as conversations
 from parlour.conversations.routes import limit_creation
 from parlour.conversations.unread import unread_totals  # inbox
+from parlour.core import rls
 from parlour.core.errors import AppError, NotFound
 from parlour.core.uow import UnitOfWork
 from parlour.deps import RuntimeDep
@@ -111,7 +112,8 @@ async def _login_form(
     error: str = "",
     status: int = 200,
 ) -> Response:
-    async with runtime.uow(write=False) as tx:
+    # rls: the login page, before anyone signs in (demo accounts only with PARLOUR_DEMO).
+    async with runtime.uow(write=False, scope=rls.ALL_TENANTS) as tx:
         demo = await demo_logins(tx.session, runtime.settings, tenant=tenant)
     return render(
         request,

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from parlour.auth.service import find_tenant_by_slug
+from parlour.core import rls
 from parlour.deps import RuntimeDep
 from parlour.models.tenant import Tenant
 from parlour.web.navigation import error_page
@@ -32,7 +33,8 @@ def _plural(label: str) -> str:
 async def _support_page(
     request: Request, runtime: RuntimeDep, slug: str | None, *, embedded: bool
 ) -> Response:
-    async with runtime.uow(write=False) as tx:
+    # rls: a public page: the tenant by its slug, before anyone signs in.
+    async with runtime.uow(write=False, scope=rls.ALL_TENANTS) as tx:
         tenant: Tenant | None = await find_tenant_by_slug(tx.session, slug)
     if tenant is None:
         return error_page(
