@@ -90,6 +90,12 @@ def _links(world: World, table: str) -> dict[str, Any]:
         links["conversation_id"] = rows["conversations"]["id"]
     if "ratings" in rows:
         links["rating_id"] = rows["ratings"]["id"]
+    # Channels, email and AI rows hang off the world's contact, channel and message.
+    links["contact_id"] = world.customer_id
+    if "channels" in rows:
+        links["channel_id"] = rows["channels"]["id"]
+    if "messages" in rows:
+        links["message_id"] = rows["messages"]["id"]
     if table == "agent_routing":
         links["user_id"] = world.agent_id
     if table == "appointments":
