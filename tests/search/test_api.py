@@ -56,7 +56,7 @@ async def test_hostile_queries_get_a_stable_error_or_a_safe_answer(
     world = await make_world(runtime)
     chat = await open_chat(runtime, world.customer, agent=world.agent)
     await say(runtime, world.customer, chat, "the refund for the broken zip")
-    headers = world.headers["admin"]
+    headers = world.headers["api_key"]  # tenant-wide, and no observation to record
     for q in HOSTILE:
         response = await client.get("/api/v1/search", params={"q": q}, headers=headers)
         if response.status_code == 400:
