@@ -131,6 +131,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=500)  # import
     # search: searches one caller may run per minute (each is a full-text query).
     search_rate_per_minute: int = Field(default=60, ge=1)  # search:
+    # searchfix: searches a minute from one client address, whoever signs in (guests come cheap)
+    search_address_rate_per_minute: int = Field(default=120, ge=1)  # searchfix:
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod

@@ -216,10 +216,10 @@ async def search_messages(
 ) -> list[MessageHit]:
     """Messages of readable conversations matching `query`, most relevant first among the
     newest CANDIDATES matches; ties by newest, then id, so pages never overlap or skip."""
-    if scope.own:
-        # Nothing to walk when the caller reads no conversation: answer at once.
-        if await session.scalar(_readable_conversations(scope, filters).limit(1)) is None:
-            return []
+    # Nothing to walk when the caller reads no conversation: answer at once.
+    readable_one = _readable_conversations(scope, filters).limit(1)
+    if scope.own and await session.scalar(readable_one) is None:
+        return []
     ranked = ranked_messages(session.get_bind().dialect.name, query, scope, filters)
     # Two steps: the page's ids in order (from the index alone), then their rows by key.
     ids = list(await session.scalars(ranked.limit(limit).offset(offset)))

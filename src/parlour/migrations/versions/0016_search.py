@@ -28,7 +28,8 @@ TSV_INDEX = "ix_messages_search_vector"
 # SQLite: an external-content FTS5 table (the text stays in `messages`, the index holds only
 # tokens) keyed by the messages' rowid. The tenant id is indexed too (one token: ids are hex), and
 # every tenant-wide search ANDs it into its MATCH, so FTS5 walks only the caller's tenant's
-# matches, never a word's matches in every tenant (a cost, and a timing oracle, across tenants). unicode61 folds case but keeps accents, and splits on
+# matches, never a word's matches in every tenant (a cost, and a timing oracle, across tenants).
+# unicode61 folds case but keeps accents, and splits on
 # every character that is not a letter or a digit, like the PostgreSQL column below, so a
 # query finds the same messages on both backends. Prefix indexes make `word*` cheap.
 _SQLITE_TABLE = (
