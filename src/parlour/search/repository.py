@@ -67,7 +67,7 @@ class Scope:
     own: bool
 
 
-def _readable_conversations(scope: Scope, filters: Filters) -> Select[tuple[str]]:
+def _readable_conversations(scope: Scope, filters: Filters) -> Select[str]:
     return select(Conversation.id).where(
         Conversation.tenant_id == scope.tenant_id, scope.readable, *_conversation_filters(filters)
     )
@@ -80,7 +80,7 @@ def _fts5_string(text: str) -> str:
 
 def _sqlite_ranked(
     query: SearchQuery, scope: Scope, filters: Filters, where: list[ColumnElement[bool]]
-) -> Select[tuple[str]]:
+) -> Select[str]:
     fts = table(FTS_TABLE, column("rowid"))
     # The table's name stands for its hidden column of the same name in MATCH and bm25().
     hidden: ColumnElement[Any] = literal_column(FTS_TABLE)
@@ -115,7 +115,7 @@ def _sqlite_ranked(
 
 def _sqlite_ranked_own(
     match: str, scope: Scope, filters: Filters, where: list[ColumnElement[bool]]
-) -> Select[tuple[str]]:
+) -> Select[str]:
     # The caller's own conversations' messages first (by the conversation_id index), then one
     # FTS5 lookup per message by its rowid: the word's matches elsewhere are never walked.
     # (FTS5 as the outer loop with `rowid IN (…)` lets SQLite's planner walk the matches.)
@@ -153,7 +153,7 @@ def _sqlite_ranked_own(
 
 def _postgresql_ranked(
     query: SearchQuery, scope: Scope, filters: Filters, where: list[ColumnElement[bool]]
-) -> Select[tuple[str]]:
+) -> Select[str]:
     tsquery = func.to_tsquery(literal_column(TS_CONFIG), query.tsquery())
     vector: ColumnElement[Any] = literal_column(TSV_COLUMN)
     if scope.own:
@@ -186,7 +186,7 @@ def _postgresql_ranked(
 
 def ranked_messages(
     dialect: str, query: SearchQuery, scope: Scope, filters: Filters
-) -> Select[tuple[str]]:
+) -> Select[str]:
     """The ids of the matching messages `scope` allows, best first (the statement, so that
     tests can look at how the database runs it)."""
     where = [
