@@ -17,6 +17,7 @@ from sqlalchemy import event, text
 from parlour.auth.principal import Principal
 from parlour.models.user import Role
 from parlour.runtime import Runtime
+from parlour.search import repository
 from parlour.search import service as search
 from parlour.search.query import Filters
 from tests.factories import make_tenant, make_user
@@ -134,3 +135,21 @@ async def test_a_caller_who_reads_nothing_costs_nothing(runtime: Runtime, word: 
     cost_of_other, found_by_other = await _cost(runtime, other, word)
     assert found_by_other == 20
     assert cost < cost_of_other
+
+
+async def test_a_caller_with_many_messages_finds_the_same(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond OWN_LOOKUPS messages of their own, SQLite walks the tenant's matches instead of
+    looking each message up: the same answer, access still applied to every match."""
+    await make_tenant(runtime)
+    customer = await make_user(runtime, Role.customer, name="Cara")
+    other = await make_user(runtime, Role.customer, name="Oz")
+    mine = await open_chat(runtime, customer)
+    theirs = await open_chat(runtime, other)
+    found = [await say(runtime, customer, mine, f"parcel {n}") for n in range(3)]
+    await say(runtime, other, theirs, "parcel of someone else")
+    few = await _cost(runtime, customer, "parcel")
+    monkeypatch.setattr(repository, "OWN_LOOKUPS", 1)
+    many = await _cost(runtime, customer, "parcel")
+    assert few[1] == many[1] == len(found)
