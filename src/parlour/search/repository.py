@@ -165,8 +165,13 @@ def _postgresql_ranked(
         # by the (conversation_id, seq) index, each tested against the query.
         own = _readable_conversations(scope, filters).cte("own").prefix_with("MATERIALIZED")
         where = [*where, Message.conversation_id.in_(select(own.c.id))]
+        # Tested row by row, never through the GIN index: its lists hold the word's matches
+        # in every tenant (the leading tenant column narrows the rows fetched, not the lists
+        # read), which is what made a small tenant's search cost grow with another's.
+        vector = func.coalesce(vector, literal_column("''::tsvector"))
     # Otherwise `Message.tenant_id == …` in `where` meets the index's leading tenant column
-    # (migration 0016): the GIN index yields only this tenant's matches.
+    # (migration 0016): the GIN index intersects the tenant's entry with the word's, so only
+    # this tenant's rows are fetched (the word's list is still read, compressed, in the index).
     # The GIN index finds the matches; only the newest CANDIDATES of them are ranked (the
     # rank reads each one's tsvector: the costly part), outside the subquery so that
     # PostgreSQL computes it after the LIMIT.
