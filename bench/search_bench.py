@@ -15,6 +15,11 @@ baselines measured in the same run on the same data:
 - `LIKE scan`: the same words found with `LIKE '%word%'` over every message, no index: what the
   index saves (a few queries only, it is slow).
 
+Then a second tenant is filled with `--other-messages` (by default four times the first
+tenant's) of the same kind, and the first tenant's customers run the same searches again: one
+index serves every tenant, so this shows whether another tenant's messages make a small
+tenant's searches slower (printed as p50/p99 before and after, and their ratio).
+
     python -m bench.search_bench --help
 """
 
@@ -45,6 +50,7 @@ from parlour.core.ids import new_id
 from parlour.messages import service as messages
 from parlour.models.conversation import Conversation, Participant
 from parlour.models.message import Message
+from parlour.models.tenant import Tenant
 from parlour.models.user import Role, User
 from parlour.runtime import Runtime, build_runtime
 from parlour.search import service as search
@@ -240,12 +246,28 @@ async def _insert(rt: Runtime, model: Any, rows: list[dict[str, Any]]) -> None:
             await tx.session.execute(insert(model), rows[i : i + BATCH])
 
 
-async def fill(rt: Runtime, *, messages_total: int, per_conversation: int, seed: int) -> Cast:
-    """Bulk-load a tenant: 20 agents, customers, conversations of `per_conversation` messages
-    (2 system, the rest customer and agent lines) until `messages_total` messages."""
+async def fill(
+    rt: Runtime,
+    *,
+    messages_total: int,
+    per_conversation: int,
+    seed: int,
+    tenant_slug: str | None = None,
+) -> Cast:
+    """Bulk-load a tenant (the default one, or a new one named `tenant_slug`): 20 agents,
+    customers, conversations of `per_conversation` messages (2 system, the rest customer and
+    agent lines) until `messages_total` messages."""
     rng = random.Random(seed)
     async with rt.uow() as tx:
-        tenant = (await do_ensure_default_tenant(tx.session, now=tx.now)).id
+        if tenant_slug is None:
+            tenant = (await do_ensure_default_tenant(tx.session, now=tx.now)).id
+        else:
+            tenant = new_id()
+            tx.session.add(
+                Tenant(
+                    id=tenant, slug=tenant_slug, name=tenant_slug, settings={}, created_at=tx.now
+                )
+            )
     conversations_total = messages_total // per_conversation
     users: list[dict[str, Any]] = []
 
@@ -443,7 +465,35 @@ async def run_backend(db: BenchDatabase, args: argparse.Namespace) -> dict[str, 
                 )
 
         likes = [await timed(like_scan) for _ in range(args.like_scans)]
+
+        # The same customers' searches again, after another tenant filled the shared index.
+        async def as_customers() -> list[float]:
+            replay = random.Random(43)
+            took = []
+            for q, f in workload:
+                who = replay.choice(cast.customers)
+                start = time.perf_counter()
+                await one(who, q, f)
+                took.append((time.perf_counter() - start) * 1000)
+            return took
+
+        alone = await as_customers()
+        other_total = args.other_messages if args.other_messages >= 0 else 4 * args.messages
+        if other_total:
+            await fill(
+                rt,
+                messages_total=other_total,
+                per_conversation=args.per_conversation,
+                seed=8,
+                tenant_slug="big",
+            )
+            async with rt.uow() as tx:
+                await tx.session.execute(text("ANALYZE"))
+        crowded = await as_customers()
         return {
+            "other_messages": other_total,
+            "customer_alone": Latency.of(alone),
+            "customer_crowded": Latency.of(crowded),
             "backend": db.backend,
             "messages": total,
             "fill_s": fill_s,
@@ -481,6 +531,13 @@ def print_report(r: dict[str, Any]) -> None:
     print(
         f"LIKE scan {like.count} words   {like.text()}   LIKE/search: p50 x{like.p50 / s.p50:.1f}"
     )
+    alone: Latency = r["customer_alone"]
+    crowded: Latency = r["customer_crowded"]
+    print(
+        f"customer of this tenant, alone        {alone.text()}\n"
+        f"  with {r['other_messages']:,} messages in another tenant  {crowded.text()}   "
+        f"crowded/alone: p50 x{crowded.p50 / alone.p50:.2f}, p99 x{crowded.p99 / alone.p99:.2f}"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -495,6 +552,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--per-conversation", type=int, default=20)
     parser.add_argument("--searches", type=int, default=300)
     parser.add_argument("--like-scans", type=int, default=10)
+    parser.add_argument(
+        "--other-messages",
+        type=int,
+        default=-1,
+        help="messages of a second tenant (default: four times --messages; 0: none)",
+    )
     parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL)
     return parser.parse_args(argv)
 

@@ -178,6 +178,8 @@ class Settings(BaseSettings):
     smtp_tls: Literal["none", "starttls", "tls"] = "starttls"  # email:
     smtp_from: str = ""  # email: the From of notifications (and of replies without a channel)
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)  # email:
+    # searchfix: searches a minute from one client address, whoever signs in (guests come cheap)
+    search_address_rate_per_minute: int = Field(default=120, ge=1)  # searchfix:
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod

@@ -48,9 +48,11 @@ async def test_each_caller_finds_only_what_they_may_read(
         "other_customer": ({t1}, {theirs.id}),
         "agent": ({m1, m2}, {mine.id}),
         "other_agent": (set(), set()),  # staff, but in neither conversation
-        "admin": ({m1, m2, t1}, {mine.id, theirs.id}),
+        # An admin's message hits come only from where reading records nothing (both are
+        # open and the admin takes no part): the conversations themselves are still found.
+        "admin": (set(), {mine.id, theirs.id}),
         "api_key": ({m1, m2, t1}, {mine.id, theirs.id}),
-        "foreign_admin": ({f1}, {foreign.id}),
+        "foreign_admin": (set(), {foreign.id}),
         "foreign_api_key": ({f1}, {foreign.id}),
     }
     headers = dict(world.headers, foreign_agent=auth(runtime, foreign_agent))
@@ -128,3 +130,52 @@ async def test_readable_by_is_may_read_as_sql(runtime: Runtime) -> None:
                         )
                     )
                 assert (chat.id in listed) == may_read(who, conversation, participant), who
+
+
+async def test_an_admin_finds_messages_only_where_reading_records_nothing(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """Reading an open conversation makes an admin an observer (so nobody reads silently):
+    search shows an admin messages only from conversations they take part in or that ended.
+    The conversations themselves (subject, customer) are still found; a service key, which
+    never observes, finds every message of the tenant."""
+    world = await make_world(runtime)
+    open_one = await open_chat(runtime, world.customer, agent=world.agent, subject="Gasket")
+    joined = await open_chat(runtime, world.other_customer, agent=world.admin, subject="Gasket")
+    ended = await open_chat(runtime, world.customer, subject="Gasket")
+    hidden = await say(runtime, world.customer, open_one, "the gasket leaks again")
+    shown = await say(runtime, world.other_customer, joined, "gasket arrived")
+    old = await say(runtime, world.customer, ended, "gasket was fine")
+    ending = await client.post(
+        f"/api/v1/conversations/{ended.id}/end", json={}, headers=world.headers["agent"]
+    )
+    if ending.status_code != 200:  # the agent takes no part in it: the admin ends it
+        ending = await client.post(
+            f"/api/v1/conversations/{ended.id}/end", json={}, headers=world.headers["admin"]
+        )
+    assert ending.status_code == 200, ending.text
+
+    page = await _search(client, world.headers["admin"], "gasket")
+    assert _ids(page) == {shown, old}
+    assert hidden not in str(page)
+    assert {c["conversation_id"] for c in page["conversations"]} == {
+        open_one.id,
+        joined.id,
+        ended.id,
+    }
+    # Searching recorded nothing: the admin is still no participant of the open one.
+    async with runtime.uow(write=False) as tx:
+        observer = await tx.session.scalar(
+            select(Participant).where(
+                Participant.conversation_id == open_one.id,
+                Participant.user_id == world.admin.user_id,
+            )
+        )
+    assert observer is None
+    # Once the admin observes it (a recorded read), its messages are found too.
+    observe = await client.post(
+        f"/api/v1/conversations/{open_one.id}/observe", headers=world.headers["admin"]
+    )
+    assert observe.status_code in (200, 201), observe.text
+    assert hidden in _ids(await _search(client, world.headers["admin"], "gasket"))
+    assert _ids(await _search(client, world.headers["api_key"], "gasket")) == {hidden, shown, old}

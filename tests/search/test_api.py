@@ -56,7 +56,7 @@ async def test_hostile_queries_get_a_stable_error_or_a_safe_answer(
     world = await make_world(runtime)
     chat = await open_chat(runtime, world.customer, agent=world.agent)
     await say(runtime, world.customer, chat, "the refund for the broken zip")
-    headers = world.headers["admin"]
+    headers = world.headers["api_key"]  # tenant-wide, and no observation to record
     for q in HOSTILE:
         response = await client.get("/api/v1/search", params={"q": q}, headers=headers)
         if response.status_code == 400:
@@ -138,3 +138,29 @@ async def test_searching_is_rate_limited(client: httpx.AsyncClient, runtime: Run
     # Per caller: someone else still searches.
     other = await client.get("/api/v1/search?q=refund", headers=world.headers["agent"])
     assert other.status_code == 200
+
+
+async def test_guests_may_not_search(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    """A guest's one conversation is on screen already; guests come by the dozen per address,
+    so their searches would only cost the server: refused, with a code of its own."""
+    await make_world(runtime)
+    guest = await client.post("/api/v1/auth/guest", json={})
+    assert guest.status_code == 201
+    refused = await client.get("/api/v1/search", params={"q": "refund"})
+    assert_error(refused, 403, "search_not_for_guests")
+
+
+async def test_searching_is_rate_limited_per_address(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """Many callers from one address (guests are made 30 a minute there) share its budget."""
+    runtime.settings.search_address_rate_per_minute = 3
+    world = await make_world(runtime)
+    for caller in ("customer", "agent", "admin"):
+        ok = await client.get("/api/v1/search?q=refund", headers=world.headers[caller])
+        assert ok.status_code == 200
+    assert_error(
+        await client.get("/api/v1/search?q=refund", headers=world.headers["other_customer"]),
+        429,
+        "rate_limited",
+    )

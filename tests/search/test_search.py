@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
+from parlour.auth.principal import Principal
 from parlour.core.clock import FrozenClock
 from parlour.core.errors import BadRequest
 from parlour.models.user import Role
@@ -21,7 +22,10 @@ async def _cast(rt: Runtime) -> tuple:  # type: ignore[type-arg]
     customer = await make_user(rt, Role.customer, name="Cara Jones")
     agent = await make_user(rt, Role.agent, name="Abe")
     admin = await make_user(rt, Role.admin, name="Ada")
-    return customer, agent, admin
+    # A service key reads the whole tenant; an admin user finds messages only where reading
+    # records nothing (tests/search/test_access.py): the key stands for tenant-wide search.
+    service = Principal(tenant_id=admin.tenant_id, role="admin", api_key_id="key")
+    return customer, agent, service
 
 
 async def test_more_occurrences_and_shorter_messages_rank_first(frozen: Runtime) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import AfterValidator, AwareDatetime
 
 from parlour.core.http import error_responses
+from parlour.core.proxies import client_ip
 from parlour.deps import PrincipalDep, RuntimeDep
 from parlour.models.conversation import Status
 from parlour.search import service
@@ -38,6 +39,7 @@ UserId = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$"
 
 @router.get("/search", response_model=SearchPage, responses=ERRORS)
 async def search(
+    request: Request,
     principal: PrincipalDep,
     runtime: RuntimeDep,
     q: Text,
@@ -51,7 +53,13 @@ async def search(
 ) -> SearchPage:
     """Messages (and conversations) the caller may read that match `q`: words (all must
     match), "quoted phrases", prefix* (docs/search.md). Most relevant first; snippets are
-    HTML-safe with matches in <mark>. A few dozen a minute per caller (429 beyond)."""
+    HTML-safe with matches in <mark>. A few dozen a minute per caller and per client address
+    (429 beyond); guests may not search (403 `search_not_for_guests`)."""
+    # Per address too: one address can make callers (guests) faster than each one's limit.
+    await runtime.limiter.hit(
+        f"search-address:{client_ip(request)}",
+        limit=runtime.settings.search_address_rate_per_minute,
+    )
     await runtime.limiter.hit(
         f"search:{principal.user_id or principal.api_key_id or principal.tenant_id}",
         limit=runtime.settings.search_rate_per_minute,

@@ -4,14 +4,18 @@ Access is `conversations.access.readable_by`, the SQL form of the rule that deci
 one conversation: staff search what they may read (admins and service keys: the tenant's
 conversations; agents: those they take or took part in), customers their own; another tenant's
 rows are never candidates. System messages are not searchable (docs/search.md says why).
+An admin finds messages only where reading them records nothing (conversations they take part
+in, ended ones): elsewhere reading is an observation, and search must not be a silent read.
+Guests may not search: their one conversation is already on their screen.
 """
 
 from __future__ import annotations
 
 from parlour.auth.principal import Principal
-from parlour.conversations.access import readable_by
-from parlour.core.errors import BadRequest
+from parlour.conversations.access import readable_by, readable_without_observing
+from parlour.core.errors import BadRequest, Forbidden
 from parlour.core.uow import UnitOfWork
+from parlour.models.user import User
 from parlour.search import repository
 from parlour.search.query import Filters, parse_query
 from parlour.search.schemas import ConversationHitRead, MessageHitRead, SearchPage
@@ -37,6 +41,16 @@ def check_filters(filters: Filters) -> None:
         raise BadRequest("`from` must be before `to`.", code="invalid_range")
 
 
+async def check_may_search(tx: UnitOfWork, principal: Principal) -> None:
+    """Raise for a guest: a guest has one conversation, already on screen, and searching
+    would only let anyone who makes guests by the dozen cost the server work."""
+    if not principal.is_customer or principal.user_id is None:
+        return
+    user = await tx.session.get(User, principal.user_id)
+    if user is None or user.is_guest:
+        raise Forbidden("Guests cannot search.", code="search_not_for_guests")
+
+
 async def search(
     tx: UnitOfWork,
     principal: Principal,
@@ -51,12 +65,19 @@ async def search(
     query = parse_query(text)
     check_page(limit, offset)
     check_filters(filters)
+    await check_may_search(tx, principal)
     readable = readable_by(principal)
+    scope = repository.Scope(
+        tenant_id=principal.tenant_id,
+        readable=readable_without_observing(principal),
+        # Tenant-wide readers walk their tenant's matches; everyone else their own
+        # conversations' messages (docs/search.md, "Cost").
+        own=not (principal.is_admin or principal.is_service or principal.is_system),
+    )
     hits = await repository.search_messages(
         tx.session,
         query,
-        tenant_id=principal.tenant_id,
-        readable=readable,
+        scope=scope,
         filters=filters,
         limit=limit + 1,
         offset=offset,
