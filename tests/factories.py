@@ -85,10 +85,12 @@ async def make_conversation(
     kind: str = "support",
     channel: Channel = Channel.web,  # inbox
 ) -> ConversationRead:
-    """A conversation opened by the customer (on `channel`); joined by `agent` when given."""
+    """A conversation opened by the customer (a channel's: by the system actor for the
+    customer, as inbound traffic opens them); joined by `agent` when given."""
+    opener = customer if channel == Channel.web else Principal.system_actor(customer.tenant_id)
     async with rt.uow() as tx:
         conversation = await conversations.do_create_conversation(
-            tx, customer, kind=kind, customer_id=None, subject="Help", channel=channel
+            tx, opener, kind=kind, customer_id=customer.user_id, subject="Help", channel=channel
         )
         if agent is not None:
             conversation = await conversations.do_join(tx, agent, conversation.id)

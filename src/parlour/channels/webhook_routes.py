@@ -24,6 +24,7 @@ from parlour.channels import inbound
 from parlour.channels import service as channels
 from parlour.channels.phone import InvalidPhoneNumber, from_twilio_address
 from parlour.channels.service import TwilioAccount
+from parlour.core import rls
 from parlour.core.errors import BadRequest, Forbidden, NotFound
 from parlour.core.http import error_responses
 from parlour.core.proxies import client_ip
@@ -85,12 +86,15 @@ async def _verified(
     request: Request, runtime: Runtime, channel_id: str, signature: str | None
 ) -> tuple[TwilioAccount, FormData]:
     """The channel's account and the form Twilio sent, once its signature checks out."""
-    async with runtime.uow(write=False) as tx:
+    # rls: the channel id in the URL is all that names the tenant; found, the request acts as
+    # that tenant's service (the signature is checked before anything is written).
+    async with runtime.uow(write=False, scope=rls.ALL_TENANTS) as tx:
         account = await channels.twilio_account(
             tx.session, channel_id, server_secret=runtime.secret_key
         )
     if account is None or not account.enabled:
         raise NotFound("Channel not found.", code="channel_not_found")
+    rls.enter(rls.DbScope.service(account.tenant_id))
     form = await request.form()
     params = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     validator = RequestValidator(account.auth_token)

@@ -226,10 +226,10 @@ async def do_create_conversation(
     """Open a conversation for a customer: staff, service keys and the system actor for
     anyone, a customer for itself and only in the kinds its tenant lets customers open.
     `closes_at` (staff, keys, system) is the deadline at which the sweep ends it (`expired`).
-    `channel` is where it travels (web; a channel's inbound traffic names its own: the system
-    actor only, a webhook or the email listener)."""
-    if channel != Channel.web and not principal.is_system:  # email:
-        raise Forbidden("Only the system actor opens channel conversations.", code="forbidden")
+    `channel` is where it travels (web; a channel's inbound traffic names its own). A customer
+    never claims one: its conversations are the web's."""
+    if channel != Channel.web and principal.is_customer:  # email:
+        raise Forbidden("Customers open web conversations only.", code="forbidden")
     if principal.is_customer:
         if customer_id not in (None, principal.user_id):
             raise Forbidden("Customers open conversations only for themselves.")

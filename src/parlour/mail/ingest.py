@@ -22,7 +22,9 @@ from parlour.attachments import service as attachments
 from parlour.attachments.inspection import clean_filename, prepare
 from parlour.attachments.schemas import MAX_PER_MESSAGE
 from parlour.attachments.storage import Storage, StorageError, storage_for
+from parlour.core import rls
 from parlour.core.errors import AppError, Conflict, NotFound, PayloadTooLarge
+from parlour.core.rls import DbScope
 from parlour.mail import service
 from parlour.mail.parsing import ParsedMail, parse_mail
 
@@ -45,7 +47,8 @@ def unknown_recipient() -> NotFound:
 
 async def accepts(runtime: Runtime, address: str) -> bool:
     """Whether `address` reaches an enabled email channel account (or a reply address of one)."""
-    async with runtime.uow(write=False) as tx:
+    # rls: the address is all that names the tenant (any tenant's channel may own it).
+    async with runtime.uow(write=False, scope=rls.ALL_TENANTS) as tx:
         return await service.resolve_recipient(tx, address) is not None
 
 
@@ -62,7 +65,7 @@ async def receive(
     mail = await asyncio.to_thread(parse_mail, raw)
     addresses = list(recipients) or list(mail.header_recipients)
     targets: dict[str, service.Recipient] = {}
-    async with runtime.uow(write=False) as tx:
+    async with runtime.uow(write=False, scope=rls.ALL_TENANTS) as tx:  # rls: as in `accepts`
         for address in addresses[:MAX_RECIPIENTS]:
             found = await service.resolve_recipient(tx, address)
             # One delivery per tenant: the first of its addresses decides (a reply tag first).
@@ -123,7 +126,8 @@ async def _deliver(
     try:
         for attempt in range(1, RACE_ATTEMPTS + 1):
             try:
-                async with runtime.uow() as tx:
+                # rls: each receiving tenant's own service
+                async with runtime.uow(scope=DbScope.service(target.account.tenant_id)) as tx:
                     delivery = await service.do_ingest(
                         tx,
                         target,
