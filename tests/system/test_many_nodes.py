@@ -32,7 +32,7 @@ from parlour.models.conversation import Conversation, Status
 from parlour.models.job import Job
 from parlour.models.message import Message
 from parlour.runtime import Runtime
-from tests.conftest import PG_URL, TEST_SECRET, _truncate, require_service
+from tests.conftest import PG_URL, TEST_SECRET, _truncate, owner_url, require_service
 from tests.factories import make_conversation, make_user, token_for
 from tests.redis_server import RedisServer, redis_server
 from tests.system.conftest import LiveServer, start_server, stop_server
@@ -50,7 +50,7 @@ def system_db(request: pytest.FixtureRequest) -> str:
     pg = request.getfixturevalue("pg_database")
     require_service(pg is not None, f"PostgreSQL is not reachable at {PG_URL}")
     assert pg is not None
-    asyncio.run(_truncate(pg))
+    asyncio.run(_truncate(owner_url(pg)))  # rls: the app role may not truncate
     return pg
 
 
