@@ -144,3 +144,20 @@ async def test_concurrent_availability_replacements_never_merge(frozen: Runtime)
     async with frozen.uow(write=False) as tx:
         kept = await service.get_availability(tx, cast.admin, cast.expert.user_id)
     assert len(kept.weekly) == 1
+
+
+async def test_a_time_that_overflows_utc_is_a_clear_400_and_books_nothing(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """Schema-valid date-times at the ends of the calendar (found by the fuzzer) cannot be
+    held as UTC: a 400 with its own code, never a rejected schema or a 500."""
+    world = await make_world(runtime)
+    for starts_at in ("0001-01-01T00:00:00+00:05", "9999-12-31T23:59:00-01:00"):
+        response = await client.post(
+            "/api/v1/appointments/book",
+            json={"expert_id": world.agent.user_id, "starts_at": starts_at, "duration_minutes": 30},
+            headers=world.headers["customer"],
+        )
+        assert_error(response, 400, "time_out_of_range")
+    listed = await client.get("/api/v1/appointments", headers=world.headers["admin"])
+    assert listed.json()["appointments"] == []

@@ -123,8 +123,11 @@ def test_whatsapp_in_and_out_with_a_live_delivery_status(
     item.get_by_role("link").click()
     expect(alex.locator(ITEMS).filter(has_text="Is my bike ready?")).to_have_count(1)
 
-    alex.get_by_role("textbox", name="Message", exact=True).fill("Yes, come by after 4")
+    composer = alex.get_by_role("textbox", name="Message", exact=True)
+    expect(composer).to_be_editable()  # the room has loaded (a loaded box takes a while)
+    composer.fill("Yes, come by after 4")
     alex.get_by_role("button", name="Send", exact=True).click()
+    expect(composer).to_have_value("")  # the send was acknowledged
     reply = alex.locator(ITEMS).filter(has_text="Yes, come by after 4")
     expect(reply).to_have_count(1, timeout=15_000)
     expect(reply.locator(".msg-delivery")).to_have_attribute("data-status", "queued")
@@ -184,8 +187,11 @@ def test_a_refused_reply_shows_failed_with_retry_in_the_conversation_and_the_con
     alex.locator("#mine-list .conv-item").get_by_role("link").click()
     standin.refuse = (400, 21610, "Attempt to send to unsubscribed recipient")
     sent_before = standin.creates
-    alex.get_by_role("textbox", name="Message", exact=True).fill("Yes we can")
+    composer = alex.get_by_role("textbox", name="Message", exact=True)
+    expect(composer).to_be_editable()  # the room has loaded (a loaded box takes a while)
+    composer.fill("Yes we can")
     alex.get_by_role("button", name="Send", exact=True).click()
+    expect(composer).to_have_value("")  # the send was acknowledged
     reply = alex.locator(ITEMS).filter(has_text="Yes we can")
     badge = reply.locator(".msg-delivery")
     expect(badge).to_have_attribute("data-status", "failed", timeout=20_000)

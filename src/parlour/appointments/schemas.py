@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from parlour.core.schemas import InputModel, OutputModel
 from parlour.models.appointment import AppointmentStatus
@@ -21,11 +22,14 @@ MAX_RULES = 200
 
 
 def _utc(value: datetime) -> datetime:
-    # Reject what cannot be stored as UTC (year 9999 with a negative offset) with a 422.
+    # What cannot be stored as UTC (year 9999 with a negative offset, year 1 with a positive
+    # one) is a valid date-time the domain cannot hold: 400 `time_out_of_range` (core.http).
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        raise ValueError("datetime out of range") from None
+        raise PydanticCustomError(
+            "time_out_of_range", "the time is out of the range that can be stored"
+        ) from None
 
 
 def _integral(value: object) -> object:

@@ -61,6 +61,11 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+# Validation error types raised (as PydanticCustomError) for schema-valid values outside what
+# the domain can hold: answered 400 with the type as the code.
+DOMAIN_VALUE_ERRORS = frozenset({"time_out_of_range"})
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for the errors an operation may answer, each an ErrorResponse body
     (422 included: it replaces FastAPI's default, which is not what the API sends)."""
@@ -81,6 +86,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # A value the schema allows but the domain cannot hold (a time that overflows UTC) is
+        # a 400 with its own code, like any other broken rule; the rest is a rejected schema.
+        types = {str(e.get("type")) for e in exc.errors()}
+        if types and types <= DOMAIN_VALUE_ERRORS:
+            return error_response(400, types.pop(), _describe(exc))
         return error_response(422, "invalid_request", _describe(exc))
 
     @app.exception_handler(StarletteHTTPException)
