@@ -14,6 +14,7 @@ set narrower scopes for what they run (every request and socket starts with none
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -25,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from parlour.config import Settings
 from parlour.core import rls
-from parlour.core.clock import FrozenClock
+from parlour.core.clock import Clock, FrozenClock
 from parlour.core.db import create_engine
 from parlour.core.migrations import upgrade
 from parlour.runtime import Runtime, build_runtime
@@ -158,6 +159,18 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     yield pg
 
 
+@contextlib.asynccontextmanager
+async def running(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
+    """A started runtime on `settings` (and `clock`), stopped on the way out: what every
+    runtime fixture needs once it has set its settings."""
+    rt = build_runtime(settings, clock=clock) if clock is not None else build_runtime(settings)
+    await rt.start()
+    try:
+        yield rt
+    finally:
+        await rt.stop()
+
+
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(
@@ -175,22 +188,14 @@ async def frozen(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtim
     """A runtime on the test module's frozen `clock`, its in-process sweep off (the tests
     sweep by hand, so a deadline acts exactly when the test says)."""
     settings.sweep_interval_seconds = 0
-    rt = build_runtime(settings, clock=clock)
-    await rt.start()
-    try:
+    async with running(settings, clock) as rt:
         yield rt
-    finally:
-        await rt.stop()
 
 
 @pytest.fixture
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    rt = build_runtime(settings)
-    await rt.start()
-    try:
+    async with running(settings) as rt:
         yield rt
-    finally:
-        await rt.stop()
 
 
 @pytest.fixture

@@ -15,9 +15,10 @@ from parlour.config import Settings
 from parlour.core.clock import FrozenClock
 from parlour.models.conversation import Status
 from parlour.payments import plans
-from parlour.runtime import Runtime, build_runtime
+from parlour.runtime import Runtime
 from tests.api.support import assert_error, set_tenant_settings
 from tests.appointments.support import Cast, jobs_of, load, make_cast, run_sweep
+from tests.conftest import running
 from tests.factories import auth
 from tests.http_client import app_client
 from tests.payments.conftest import (
@@ -41,12 +42,8 @@ async def paid(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]
     settings.sweep_interval_seconds = 0
     settings.job_worker = False
     settings.payments_test_provider = True
-    rt = build_runtime(settings, clock=clock)
-    await rt.start()
-    try:
+    async with running(settings, clock) as rt:
         yield rt
-    finally:
-        await rt.stop()
 
 
 @pytest.fixture
@@ -174,12 +171,8 @@ async def stripe_paid(
     settings.stripe_secret_key = SECRET_KEY
     settings.stripe_webhook_secret = WEBHOOK_SECRET
     settings.stripe_api_base = fake_stripe.url
-    rt = build_runtime(settings, clock=clock)
-    await rt.start()
-    try:
+    async with running(settings, clock) as rt:
         yield rt
-    finally:
-        await rt.stop()
 
 
 async def test_a_signed_webhook_pays_a_stripe_booking(

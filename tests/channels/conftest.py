@@ -9,10 +9,11 @@ import pytest
 
 from parlour.config import Settings
 from parlour.core.clock import FrozenClock
-from parlour.runtime import Runtime, build_runtime
+from parlour.runtime import Runtime
 from tests.api.support import World, make_world
 from tests.channels.support import ACCOUNT_SID, AUTH_TOKEN, twilio_channel_id
 from tests.channels.twilio_standin import TwilioStandIn
+from tests.conftest import running
 from tests.http_client import app_client
 
 
@@ -41,12 +42,8 @@ async def twilio_rt(
     settings.twilio_api_base = standin.base_url
     settings.twilio_timeout_seconds = 1.0
     settings.public_url = "http://testserver"
-    rt = build_runtime(settings, clock=clock)
-    await rt.start()
-    try:
+    async with running(settings, clock) as rt:
         yield rt
-    finally:
-        await rt.stop()
 
 
 @pytest.fixture
